@@ -1,0 +1,31 @@
+package dev.duet.wire;
+
+/** A transaction's state at the coordinator, as reported by {@code GET /v1/transactions/{id}}. */
+public enum TxState {
+  /** Accepting enlistments; nothing decided. */
+  ACTIVE,
+  /** Phase 1 under way; undecided. A participant asking must wait, never presume abort. */
+  PREPARING,
+  /** COMMIT decided and durable; phase 2 still telling participants. */
+  COMMITTING,
+  /** COMMIT decided and every participant acknowledged. */
+  COMMITTED,
+  /** ABORT decided; phase 2 still telling participants. */
+  ABORTING,
+  /** ABORT decided and every participant told. */
+  ABORTED;
+
+  /** True once the outcome can no longer change. */
+  public boolean decided() {
+    return this == COMMITTING || this == COMMITTED || this == ABORTING || this == ABORTED;
+  }
+
+  /** The decided outcome, or null while undecided. */
+  public Outcome outcome() {
+    return switch (this) {
+      case COMMITTING, COMMITTED -> Outcome.COMMITTED;
+      case ABORTING, ABORTED -> Outcome.ABORTED;
+      default -> null;
+    };
+  }
+}
