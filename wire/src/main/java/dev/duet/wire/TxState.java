@@ -13,11 +13,16 @@ public enum TxState {
   /** ABORT decided; phase 2 still telling participants. */
   ABORTING,
   /** ABORT decided and every participant told. */
-  ABORTED;
+  ABORTED,
+  /**
+   * One-phase commit only: the single participant never answered the commit, so only it knows the
+   * outcome (PROTOCOL-TRAPS 7). No participant is in doubt: a one-phase branch is never prepared.
+   */
+  UNKNOWN;
 
-  /** True once the outcome can no longer change. */
+  /** True once the coordinator will not change the outcome any more. */
   public boolean decided() {
-    return this == COMMITTING || this == COMMITTED || this == ABORTING || this == ABORTED;
+    return this != ACTIVE && this != PREPARING;
   }
 
   /** The decided outcome, or null while undecided. */
@@ -25,6 +30,7 @@ public enum TxState {
     return switch (this) {
       case COMMITTING, COMMITTED -> Outcome.COMMITTED;
       case ABORTING, ABORTED -> Outcome.ABORTED;
+      case UNKNOWN -> Outcome.UNKNOWN;
       default -> null;
     };
   }

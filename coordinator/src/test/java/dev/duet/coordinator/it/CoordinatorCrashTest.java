@@ -1,0 +1,99 @@
+package dev.duet.coordinator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.duet.coordinator.http.Http;
+import dev.duet.coordinator.http.TestParticipant;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The coordinator as a real process, killed with SIGKILL mid-protocol and restarted on the same
+ * data directory: every transaction it had decided to commit is carried to the end, and nothing
+ * it had not decided ever commits.
+ */
+class CoordinatorCrashTest {
+  @TempDir Path dataDir;
+  Vertx vertx;
+  TestParticipant a;
+  TestParticipant b;
+
+  @BeforeEach
+  void start() throws Exception {
+    vertx = Vertx.vertx();
+    a = new TestParticipant(vertx, "bank-a");
+    b = new TestParticipant(vertx, "bank-b");
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    a.close();
+    b.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get();
+  }
+
+  @Test
+  void aCommitDecidedBeforeTheCrashReachesEveryParticipantAfterRestart() throws Exception {
+    b.phase2FailuresLeft.set(Integer.MAX_VALUE); // bank-b cannot take the commit yet
+    String id;
+    try (CoordinatorProcess first = CoordinatorProcess.start(dataDir)) {
+      Http http = new Http(first.baseUrl());
+      id = http.post("/v1/transactions", null).str("id");
+      enlist(http, id, a);
+      enlist(http, id, b);
+      Http.Response r = http.post("/v1/transactions/" + id + "/commit", null);
+      assertThat(r.status()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(5)).until(() -> b.count("commit", id) >= 1);
+      first.kill();
+    }
+    assertThat(b.branches.get(id)).isEqualTo(TestParticipant.BranchState.PREPARED);
+    b.phase2FailuresLeft.set(0);
+    try (CoordinatorProcess second = CoordinatorProcess.start(dataDir)) {
+      await().atMost(Duration.ofSeconds(15)).until(() -> b.branches.get(id) == TestParticipant.BranchState.COMMITTED);
+      assertThat(a.branches.get(id)).isEqualTo(TestParticipant.BranchState.COMMITTED);
+      Http http = new Http(second.baseUrl());
+      await().atMost(Duration.ofSeconds(5)).until(() -> "COMMITTED".equals(http.get("/v1/transactions/" + id).str("state")));
+      // A restart that finds the END record has nothing left to do.
+    }
+    try (CoordinatorProcess third = CoordinatorProcess.start(dataDir)) {
+      Http http = new Http(third.baseUrl());
+      assertThat(http.get("/health").json().get("recovered").asInt()).isZero();
+    }
+  }
+
+  @Test
+  void aTransactionUndecidedAtTheCrashIsAbortedForGood() throws Exception {
+    b.prepareDelayMs = 60_000; // phase 1 is stuck waiting for bank-b when the coordinator dies
+    String id;
+    try (CoordinatorProcess first = CoordinatorProcess.start(dataDir)) {
+      Http http = new Http(first.baseUrl());
+      id = http.post("/v1/transactions", null).str("id");
+      enlist(http, id, a);
+      enlist(http, id, b);
+      new Thread(() -> http.post("/v1/transactions/" + id + "/commit", null)).start();
+      await().atMost(Duration.ofSeconds(5)).until(() -> b.count("prepare", id) == 1 && a.branches.containsKey(id));
+      // While undecided the coordinator says so; it never presumes abort for a live transaction.
+      assertThat(http.get("/v1/transactions/" + id).str("state")).isEqualTo("PREPARING");
+      first.kill();
+    }
+    try (CoordinatorProcess second = CoordinatorProcess.start(dataDir)) {
+      Http http = new Http(second.baseUrl());
+      Http.Response r = http.get("/v1/transactions/" + id);
+      assertThat(r.status()).isEqualTo(404);
+      assertThat(r.str("error")).isEqualTo("TRANSACTION_UNKNOWN");
+      assertThat(r.str("outcome")).isEqualTo("ABORTED");
+      assertThat(a.count("commit", id) + b.count("commit", id)).isZero();
+    }
+  }
+
+  private static void enlist(Http http, String id, TestParticipant p) {
+    assertThat(http.post("/v1/transactions/" + id + "/participants",
+        "{\"name\":\"" + p.name + "\",\"url\":\"" + p.url() + "\"}").status()).isEqualTo(201);
+  }
+}
