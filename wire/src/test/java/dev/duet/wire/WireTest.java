@@ -39,6 +39,10 @@ class WireTest {
         .isEqualTo(5000L);
     assertThatThrownBy(() -> Json.readStrict("{\"timeoutMs\":\"5000\"}".getBytes(), BeginRequest.class))
         .isInstanceOf(Json.BadJson.class);
+    assertThatThrownBy(() -> Json.readStrict("{\"name\":5,\"url\":\"http://x\"}".getBytes(), EnlistRequest.class))
+        .isInstanceOf(Json.BadJson.class);
+    assertThatThrownBy(() -> Json.readStrict("{\"name\":true,\"url\":\"http://x\"}".getBytes(), EnlistRequest.class))
+        .isInstanceOf(Json.BadJson.class);
     assertThatThrownBy(() -> Json.readStrict("{\"bogus\":1}".getBytes(), BeginRequest.class))
         .isInstanceOf(Json.BadJson.class);
     assertThatThrownBy(() -> Json.readStrict("{\"name\":\"a\"} x".getBytes(), EnlistRequest.class))

@@ -178,7 +178,18 @@ public final class Api {
   private void rollback(RoutingContext ctx) {
     String id = txId(ctx);
     if (id == null) return;
-    respond(ctx, server.shardFor(id).submit((core, rid, now) -> core.rollback(id, rid, now)), a -> answer(ctx, a));
+    respond(ctx, server.shardFor(id).submit((core, rid, now) -> core.rollback(id, rid, now)), a -> {
+      if (!a.isRejection() && a.view() == null && a.outcome() == Outcome.ABORTED) {
+        // What the client asked for happened (or had already): 200, unlike an aborted commit.
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", a.txId());
+        body.put("outcome", Outcome.ABORTED);
+        if (a.message() != null) body.put("reason", a.message());
+        send(ctx, 200, body);
+      } else {
+        answer(ctx, a);
+      }
+    });
   }
 
   private void status(RoutingContext ctx) {

@@ -94,6 +94,7 @@ public final class Coordinator {
 
   public Answer enlist(String txId, String name, String url, long nowMs) {
     Transaction tx = live.get(txId);
+    if (tx == null) tx = finished.get(txId); // ended but remembered: 409 below, not "unknown"
     if (tx == null) return notLive(txId);
     expireIfDue(tx, nowMs);
     if (tx.phase != Phase.ACTIVE) {
@@ -129,11 +130,14 @@ public final class Coordinator {
       return answerFinished(tx);
     }
     expireIfDue(tx, nowMs);
+    // The expiry just now may have ended a transaction that had nothing to roll back.
+    if (tx.phase.ended()) return answerFinished(tx);
     switch (tx.phase) {
       case ACTIVE -> {
         return startCommit(tx, requestId, waitForAcks, nowMs);
       }
       case PREPARING, ONE_PHASE, DECIDING -> {
+        if (tx.logFailed) return decisionLogFailed(tx);
         return park(tx, requestId, waitForAcks ? Waiter.Kind.COMMIT_AND_WAIT : Waiter.Kind.COMMIT);
       }
       case COMMITTING -> {
@@ -156,12 +160,14 @@ public final class Coordinator {
       return answerRollbackOfFinished(tx);
     }
     expireIfDue(tx, nowMs);
+    if (tx.phase.ended()) return answerRollbackOfFinished(tx);
     switch (tx.phase) {
       case ACTIVE, PREPARING -> {
         abort(tx, "rolled back by the client", nowMs);
         return Answer.outcome(txId, Outcome.ABORTED, tx.reason);
       }
       case ONE_PHASE, DECIDING -> {
+        if (tx.logFailed) return decisionLogFailed(tx);
         // The outcome is in flight; the rollback learns it with everybody else.
         return park(tx, requestId, Waiter.Kind.ROLLBACK);
       }
@@ -255,9 +261,9 @@ public final class Coordinator {
       return;
     }
     tx.reason = "decision log failed (" + error + "); the outcome is settled when the coordinator restarts";
-    for (Waiter w : tx.waiters) {
-      outbox.add(new Reply(w.requestId(), Answer.rejected(tx.id, ErrorCodes.UNAVAILABLE, tx.reason)));
-    }
+    // No commitDurable will come in this process: later requests are answered at once, not parked.
+    tx.logFailed = true;
+    for (Waiter w : tx.waiters) outbox.add(new Reply(w.requestId(), decisionLogFailed(tx)));
     tx.waiters.clear();
   }
 
@@ -440,9 +446,10 @@ public final class Coordinator {
 
   private void lateVote(Transaction tx, String txId, String participant, Vote vote) {
     if (vote != Vote.PREPARED) return;
-    if (tx != null && (tx.phase == Phase.COMMITTING || tx.phase == Phase.DECIDING
-        || tx.phase == Phase.COMMITTED)) {
-      return; // a duplicate of a vote already counted: never roll back a committing branch
+    if (tx != null && tx.phase != Phase.ABORTING && tx.phase != Phase.ABORTED) {
+      // A duplicate of a vote already counted (DECIDING, COMMITTING, COMMITTED), or a vote no
+      // prepare of ours asked for: never roll back a branch of a transaction that may commit.
+      return;
     }
     // The transaction aborted (timeout, other vote) or is unknown: this prepared branch must not
     // stay in doubt holding locks (PROTOCOL-TRAPS 4).
@@ -570,6 +577,10 @@ public final class Coordinator {
     };
   }
 
+  private static Answer decisionLogFailed(Transaction tx) {
+    return Answer.rejected(tx.id, ErrorCodes.UNAVAILABLE, tx.reason);
+  }
+
   private static Answer alreadyCommitted(String txId) {
     return Answer.rejected(txId, ErrorCodes.ALREADY_COMMITTED,
         "transaction is decided COMMIT; it can no longer roll back", Outcome.COMMITTED);
@@ -597,7 +608,7 @@ public final class Coordinator {
       if (tx.phase == Phase.ABORTING) aborting++;
       for (Branch b : tx.branches.values()) {
         if (b.needsAck && !b.acked && b.attempts > 1) retrying++;
-        if (b.needsAck && !b.acked && b.attempts > config.retryAlertAttempts()) stuck++;
+        if (b.needsAck && !b.acked && b.stuckAlerted) stuck++; // the same participants the STUCK alert named
       }
     }
     return new Stats(live.size(), finished.size(), committing, aborting, retrying, stuck, timers.size());

@@ -82,6 +82,8 @@ final class Transaction {
   boolean heuristic;
   boolean onePhase;
   boolean recovered;
+  /** The COMMIT append failed and may be on disk: undecided until a restart settles it. */
+  boolean logFailed;
 
   Transaction(String id, long createdAtMs, long deadlineMs) {
     this.id = id;

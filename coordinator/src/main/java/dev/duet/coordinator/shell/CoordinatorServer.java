@@ -79,11 +79,13 @@ public final class CoordinatorServer implements AutoCloseable {
     }
     recovered = Recovery.run(decisionLog, this).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     Api api = new Api(this, metrics, registry, config.clientToken());
-    // One server per shard context: Vert.x spreads connections over them, and a request whose
-    // transaction lives on another shard hops there.
+    // One server per shard context on one port: Vert.x shares the port and spreads connections
+    // over them; a request whose transaction lives on another shard hops there. Vert.x shares a
+    // port only when every server names it, so port 0 is resolved to a free port first.
+    port = config.port() == 0 ? freePort(config.host()) : config.port();
     for (Context ctx : contexts) {
       HttpServer s = onContext(ctx, () -> vertx.createHttpServer(new HttpServerOptions()
-          .setHost(config.host()).setPort(port == 0 ? config.port() : port)
+          .setHost(config.host()).setPort(port)
           .setTcpNoDelay(true).setCompressionSupported(false)));
       Future<HttpServer> listening = Future.future(p -> ctx.runOnContext(v ->
           s.requestHandler(api.router(vertx)).listen().onComplete(p)));
@@ -93,6 +95,12 @@ public final class CoordinatorServer implements AutoCloseable {
     }
     log.info("coordinator listening on http://{}:{} (data dir {}, {} shards, {} transactions recovered)",
         config.host(), port, config.dataDir(), config.shards(), recovered);
+  }
+
+  private static int freePort(String host) throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
   }
 
   private static <T> T onContext(Context ctx, java.util.concurrent.Callable<T> work) throws Exception {

@@ -3,7 +3,7 @@ package dev.duet.coordinator.shell;
 import dev.duet.coordinator.http.ParticipantClient;
 import dev.duet.failpoints.Failpoints;
 import dev.duet.coordinator.log.DecisionLog;
-import dev.duet.coordinator.log.LogFullException;
+import dev.duet.coordinator.log.LogRefusedException;
 import dev.duet.coordinator.log.LogRecord;
 import dev.duet.coordinator.metrics.CoordinatorMetrics;
 import dev.duet.coordinator.protocol.Action;
@@ -185,7 +185,7 @@ public final class Shard {
         core.commitDurable(c.txId(), now); // only now are participants and client told "commit"
       } else {
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-        boolean neverWritten = cause instanceof LogFullException;
+        boolean neverWritten = cause instanceof LogRefusedException;
         if (!neverWritten) log.error("tx {}: COMMIT record could not be made durable; outcome settles at restart", c.txId(), cause);
         core.commitAppendFailed(c.txId(), neverWritten, describe(cause), now);
       }

@@ -1,7 +1,7 @@
 package dev.duet.coordinator.bench;
 
 import dev.duet.coordinator.config.CoordinatorConfig;
-import dev.duet.coordinator.log.LogStats;
+import dev.duet.coordinator.log.DecisionLog;
 import dev.duet.coordinator.shell.CoordinatorServer;
 import dev.duet.wire.AckStatus;
 import dev.duet.wire.Json;
@@ -97,14 +97,14 @@ public final class CoordinatorBench {
     }
     Thread.sleep(warmupSeconds * 1000L);
     recorder.reset();
-    LogStats before = server.decisionLog().stats();
+    DecisionLog.Stats before = server.decisionLog().stats();
     long committedBefore = committed.get();
     long failedBefore = failed.get();
     long start = System.nanoTime();
     Thread.sleep(seconds * 1000L);
     long elapsed = System.nanoTime() - start;
     Histogram h = recorder.getIntervalHistogram();
-    LogStats after = server.decisionLog().stats();
+    DecisionLog.Stats after = server.decisionLog().stats();
     long n = committed.get() - committedBefore;
     running.set(false);
     Thread.sleep(500);

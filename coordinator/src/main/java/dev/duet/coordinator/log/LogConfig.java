@@ -1,0 +1,40 @@
+package dev.duet.coordinator.log;
+
+import dev.duet.wire.Check;
+import java.nio.file.Path;
+
+/**
+ * Where the decision log lives and its bounds.
+ *
+ * @param dir the data directory holding the segment files
+ * @param fsync false only in tests and benchmarks that say so: a crash then loses decisions
+ * @param segmentBytesMax size after which the writer rolls to a new segment and deletes old ones
+ * @param pendingAppendsMax appends queued for the writer; past it an append is refused (503)
+ * @param batchRecordsMax records written by one write + one fsync
+ */
+public record LogConfig(Path dir, boolean fsync, long segmentBytesMax, int pendingAppendsMax,
+    int batchRecordsMax) {
+
+  public LogConfig {
+    Check.notNull(dir, "log dir");
+    Check.that(segmentBytesMax >= 4096, "segmentBytesMax >= 4096");
+    Check.that(pendingAppendsMax > 0, "pendingAppendsMax > 0");
+    Check.that(batchRecordsMax > 0 && batchRecordsMax <= pendingAppendsMax, "0 < batchRecordsMax <= pendingAppendsMax");
+  }
+
+  public static LogConfig defaults(Path dir) {
+    return new LogConfig(dir, true, 64L << 20, 65_536, 4_096);
+  }
+
+  public LogConfig withFsync(boolean on) {
+    return new LogConfig(dir, on, segmentBytesMax, pendingAppendsMax, batchRecordsMax);
+  }
+
+  public LogConfig withSegmentBytesMax(long bytes) {
+    return new LogConfig(dir, fsync, bytes, pendingAppendsMax, batchRecordsMax);
+  }
+
+  public LogConfig withPendingAppendsMax(int n) {
+    return new LogConfig(dir, fsync, segmentBytesMax, n, Math.min(batchRecordsMax, n));
+  }
+}
