@@ -35,6 +35,7 @@ public final class DecisionLog implements AutoCloseable {
   private final LogWriter writer;
   private final Thread thread;
   private final List<LogRecord.Commit> unfinishedAtOpen;
+  private final List<LogRecord.Commit> endedAtOpen;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final Counter appends;
@@ -49,6 +50,7 @@ public final class DecisionLog implements AutoCloseable {
     this.lock = lock;
     this.queue = new ArrayBlockingQueue<>(config.pendingAppendsMax());
     this.unfinishedAtOpen = List.copyOf(replayed.unfinished().values());
+    this.endedAtOpen = replayed.state().endedCommits();
     Counter fsyncs = Counter.builder("duet.log.fsyncs").description("fsyncs of the decision log").register(registry);
     Timer fsyncLatency = Timer.builder("duet.log.fsync.latency").publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(1)).register(registry);
@@ -63,7 +65,7 @@ public final class DecisionLog implements AutoCloseable {
       public Counter segmentsDeleted() { return deleted; }
     };
     long seq = replayed.lastSegment() == null ? 1 : replayed.lastSeq();
-    this.writer = new LogWriter(config, queue, meters, channel, seq, size, replayed.unfinished(),
+    this.writer = new LogWriter(config, queue, meters, channel, seq, size, replayed.state(),
         Math.max(1, replayed.segments()));
     Gauge.builder("duet.log.unfinished", writer, w -> w.unfinishedCount)
         .description("COMMIT records without END (phase 2 not finished)").register(registry);
@@ -94,7 +96,7 @@ public final class DecisionLog implements AutoCloseable {
       throw new IOException("data directory " + dir + " is in use by another coordinator process");
     }
     try {
-      Replay.Result r = Replay.run(dir);
+      Replay.Result r = Replay.run(dir, config);
       FileChannel channel;
       long size;
       if (r.lastSegment() == null) {
@@ -155,6 +157,14 @@ public final class DecisionLog implements AutoCloseable {
   /** COMMITs without END as found when the log was opened: what recovery must finish. */
   public List<LogRecord.Commit> unfinished() {
     return unfinishedAtOpen;
+  }
+
+  /**
+   * COMMITs that had ended when the log was opened, newest last, as many as the retention keeps:
+   * so that the coordinator still answers COMMITTED for them after a restart.
+   */
+  public List<LogRecord.Commit> endedRecently() {
+    return endedAtOpen;
   }
 
   /** False once a write or fsync failed; the coordinator then takes no new transactions. */

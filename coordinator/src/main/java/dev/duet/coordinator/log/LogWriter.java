@@ -10,9 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -42,8 +40,8 @@ final class LogWriter implements Runnable {
   private final LogConfig config;
   private final BlockingQueue<Pending> queue;
   private final Meters meters;
-  /** COMMITs without END, in log order: what a roll carries forward and recovery would find. */
-  private final Map<String, LogRecord.Commit> unfinished;
+  /** What the log holds: a roll writes it out again, recovery would find it. Writer thread only. */
+  private final LogState state;
   private final List<Pending> batch;
   private ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
   private FileChannel channel;
@@ -59,15 +57,15 @@ final class LogWriter implements Runnable {
   volatile long recordCount;
 
   LogWriter(LogConfig config, BlockingQueue<Pending> queue, Meters meters, FileChannel channel,
-      long seq, long size, Map<String, LogRecord.Commit> unfinished, int segmentCount) {
+      long seq, long size, LogState state, int segmentCount) {
     this.config = config;
     this.queue = queue;
     this.meters = meters;
     this.channel = channel;
     this.seq = seq;
     this.bytesSinceRoll = size;
-    this.unfinished = new LinkedHashMap<>(unfinished);
-    this.unfinishedCount = unfinished.size();
+    this.state = state;
+    this.unfinishedCount = state.unfinished.size();
     this.segmentCount = segmentCount;
     this.batch = new ArrayList<>(config.batchRecordsMax());
   }
@@ -134,8 +132,9 @@ final class LogWriter implements Runnable {
       meters.fsyncs().increment();
       fsyncCount++;
     }
-    for (Pending p : batch) Replay.apply(unfinished, p.record());
-    unfinishedCount = unfinished.size();
+    long now = System.currentTimeMillis();
+    for (Pending p : batch) state.apply(p.record(), now);
+    unfinishedCount = state.unfinished.size();
     meters.batchRecords().record(batch.size());
     batchCount++;
     recordCount += batch.size();
@@ -154,24 +153,32 @@ final class LogWriter implements Runnable {
     buffer = ByteBuffer.allocateDirect(Integer.highestOneBit(bytes) << 1);
   }
 
-  /** New segment holding every unfinished COMMIT, then delete every older segment. */
+  /**
+   * New segment holding every unfinished COMMIT and every recently ended one (COMMIT + END), then
+   * delete every older segment.
+   */
   private void roll() throws IOException {
     Path dir = config.dir();
     if (config.fsync()) channel.force(false);
     long next = seq + 1;
     FileChannel fresh = Segments.create(dir, next, config.fsync());
+    List<LogRecord> carry = new ArrayList<>(state.unfinished.size() + 2 * state.ended.size());
+    for (LogRecord.Commit c : state.endedCommits()) {
+      carry.add(c);
+      carry.add(new LogRecord.End(c.txId()));
+    }
+    carry.addAll(state.unfinished.values());
     long carried = 0;
-    List<LogRecord.Commit> live = new ArrayList<>(unfinished.values());
-    for (int i = 0; i < live.size(); i += config.batchRecordsMax()) {
-      List<LogRecord.Commit> chunk = live.subList(i, Math.min(live.size(), i + config.batchRecordsMax()));
+    for (int i = 0; i < carry.size(); i += config.batchRecordsMax()) {
+      List<LogRecord> chunk = carry.subList(i, Math.min(carry.size(), i + config.batchRecordsMax()));
       int bound = 0;
-      for (LogRecord.Commit c : chunk) bound += RecordCodec.sizeBound(c);
+      for (LogRecord r : chunk) bound += RecordCodec.sizeBound(r);
       ensureCapacity(bound);
       buffer.clear();
-      for (LogRecord.Commit c : chunk) {
+      for (LogRecord r : chunk) {
         int at = buffer.position();
-        RecordCodec.encode(c, buffer);
-        verify(at, c);
+        RecordCodec.encode(r, buffer);
+        verify(at, r);
       }
       buffer.flip();
       carried += buffer.remaining();
@@ -192,7 +199,7 @@ final class LogWriter implements Runnable {
     if (config.fsync()) Segments.syncDirectory(dir);
     meters.segmentsDeleted().increment(deleted);
     segmentCount = 1;
-    log.debug("log rolled to segment {}: {} unfinished commits carried ({} bytes), {} segments deleted",
-        next, live.size(), carried, deleted);
+    log.debug("log rolled to segment {}: {} unfinished and {} ended commits carried ({} bytes), {} segments deleted",
+        next, state.unfinished.size(), state.ended.size(), carried, deleted);
   }
 }

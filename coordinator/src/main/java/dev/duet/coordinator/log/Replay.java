@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,12 +23,17 @@ final class Replay {
    * @param lastValidEnd byte offset after the last good record of {@code lastSegment}
    * @param tornBytes bytes after {@code lastValidEnd} to cut off (0 if the tail was clean)
    */
-  record Result(Map<String, LogRecord.Commit> unfinished, Path lastSegment, long lastSeq,
-      long lastValidEnd, long tornBytes, int segments, long records) {}
+  record Result(LogState state, Path lastSegment, long lastSeq, long lastValidEnd, long tornBytes,
+      int segments, long records) {
+    Map<String, LogRecord.Commit> unfinished() {
+      return state.unfinished;
+    }
+  }
 
-  static Result run(Path dir) throws IOException {
+  static Result run(Path dir, LogConfig config) throws IOException {
     List<Path> segments = Segments.list(dir);
-    Map<String, LogRecord.Commit> unfinished = new LinkedHashMap<>();
+    long now = System.currentTimeMillis();
+    LogState state = new LogState(config.endedRetainedMax(), config.endedRetainMs());
     long records = 0;
     Path last = null;
     long lastSeq = 0, lastValidEnd = 0, torn = 0;
@@ -66,7 +70,7 @@ final class Replay {
             torn = data.limit() - pos;
             break;
           }
-          apply(unfinished, d.record());
+          state.apply(d.record(), now);
           records++;
           pos += d.frameBytes();
         }
@@ -77,15 +81,7 @@ final class Replay {
         }
       }
     }
-    return new Result(unfinished, last, lastSeq, lastValidEnd, torn, segments.size(), records);
-  }
-
-  static void apply(Map<String, LogRecord.Commit> unfinished, LogRecord r) {
-    if (r instanceof LogRecord.Commit c) {
-      unfinished.put(c.txId(), c); // a COMMIT carried forward by a segment roll may appear twice
-    } else {
-      unfinished.remove(r.txId());
-    }
+    return new Result(state, last, lastSeq, lastValidEnd, torn, segments.size(), records);
   }
 
   /** Offset of the first decodable record at or after {@code from}, or -1. */

@@ -330,6 +330,33 @@ public final class Coordinator {
     }
   }
 
+  /**
+   * Recovery found a COMMIT that had ended before the restart: remember it as COMMITTED so that a
+   * client asking after the restart hears the truth, not the presumed abort (kept as long as any
+   * finished transaction, {@code finishedRetainMs} from now).
+   */
+  public void recoverEnded(String txId, long decidedAtMs, List<Target> participants, long nowMs) {
+    Check.that(TxIds.isValid(txId), "recovered id is valid");
+    if (live.containsKey(txId) || finished.containsKey(txId)) return;
+    long created = TxIds.timeMs(txId);
+    Transaction tx = new Transaction(txId, created, created);
+    tx.recovered = true;
+    tx.phase = Phase.COMMITTED;
+    tx.decidedAtMs = decidedAtMs;
+    tx.endedAtMs = nowMs;
+    tx.reason = "recovered from the decision log";
+    for (Target t : participants) {
+      Branch b = new Branch(t.name(), t.url());
+      b.vote = Vote.PREPARED;
+      b.needsAck = true;
+      b.acked = true;
+      b.ack = AckStatus.COMMITTED;
+      tx.branches.put(b.name, b);
+    }
+    finished.put(txId, tx);
+    evictFinished(nowMs);
+  }
+
   /** Time passed: fire whatever timers are due and forget old finished transactions. */
   public void tick(long nowMs) {
     for (Timers.Timer t : timers.due(nowMs)) {

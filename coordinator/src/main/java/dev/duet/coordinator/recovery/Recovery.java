@@ -31,14 +31,27 @@ public final class Recovery {
     }
     List<Future<Void>> handed = new ArrayList<>(unfinished.size());
     for (LogRecord.Commit c : unfinished) {
-      List<Target> targets = new ArrayList<>(c.participants().size());
-      for (LogRecord.Participant p : c.participants()) targets.add(new Target(p.name(), p.url()));
+      List<Target> targets = targets(c);
       handed.add(server.shardFor(c.txId()).query(core -> {
         Failpoints.hit(Failpoints.COORDINATOR_RECOVERY);
         core.recover(c.txId(), c.decidedAtMs(), targets, System.currentTimeMillis());
         return null;
       }));
     }
+    // Ended commits are remembered too, so "was it committed?" stays exact across the restart.
+    for (LogRecord.Commit c : decisionLog.endedRecently()) {
+      List<Target> targets = targets(c);
+      handed.add(server.shardFor(c.txId()).query(core -> {
+        core.recoverEnded(c.txId(), c.decidedAtMs(), targets, System.currentTimeMillis());
+        return null;
+      }));
+    }
     return Future.all(handed).map(v -> unfinished.size());
+  }
+
+  private static List<Target> targets(LogRecord.Commit c) {
+    List<Target> targets = new ArrayList<>(c.participants().size());
+    for (LogRecord.Participant p : c.participants()) targets.add(new Target(p.name(), p.url()));
+    return targets;
   }
 }

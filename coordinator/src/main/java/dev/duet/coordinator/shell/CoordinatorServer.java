@@ -47,7 +47,8 @@ public final class CoordinatorServer implements AutoCloseable {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     LogConfig logConfig = LogConfig.defaults(config.dataDir())
         .withFsync(config.fsync())
-        .withSegmentBytesMax(config.segmentBytesMax());
+        .withSegmentBytesMax(config.segmentBytesMax())
+        .withEndedRetention(config.protocol().finishedRetainedMax(), config.protocol().finishedRetainMs());
     this.decisionLog = DecisionLog.open(logConfig, registry);
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Math.max(2, config.shards())));
   }

@@ -1,6 +1,7 @@
 package dev.duet.coordinator.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.duet.coordinator.http.Http;
@@ -64,7 +65,80 @@ class CoordinatorCrashTest {
     try (CoordinatorProcess third = CoordinatorProcess.start(dataDir)) {
       Http http = new Http(third.baseUrl());
       assertThat(http.get("/health").json().get("recovered").asInt()).isZero();
+      // Ended, yet still known as committed: a client asking after the restart hears the truth.
+      Http.Response r = http.get("/v1/transactions/" + id);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.str("state")).isEqualTo("COMMITTED");
     }
+  }
+
+  @Test
+  void aCrashRightAfterTheDecisionIsDurableStillCommitsEverywhere() throws Exception {
+    String id;
+    try (CoordinatorProcess first = CoordinatorProcess.start(dataDir, "--failpoints", "coordinator.after-decision=crash*1")) {
+      Http http = new Http(first.baseUrl());
+      id = http.post("/v1/transactions", null).str("id");
+      enlist(http, id, a);
+      enlist(http, id, b);
+      // The process dies between the fsync and the first commit message: the client gets no answer.
+      assertThatThrownBy(() -> http.post("/v1/transactions/" + id + "/commit", null)).isInstanceOf(RuntimeException.class);
+      assertThat(first.waitForExit()).isEqualTo(137);
+    }
+    assertThat(a.count("commit", id) + b.count("commit", id)).isZero();
+    assertThat(a.branches.get(id)).isEqualTo(TestParticipant.BranchState.PREPARED);
+    try (CoordinatorProcess second = CoordinatorProcess.start(dataDir)) {
+      await().atMost(Duration.ofSeconds(15)).until(() -> a.branches.get(id) == TestParticipant.BranchState.COMMITTED
+          && b.branches.get(id) == TestParticipant.BranchState.COMMITTED);
+      Http http = new Http(second.baseUrl());
+      assertThat(http.post("/v1/transactions/" + id + "/commit", null).str("outcome")).isEqualTo("COMMITTED");
+    }
+  }
+
+  @Test
+  void aCrashBeforeTheDecisionIsDurableAbortsForGood() throws Exception {
+    String id;
+    try (CoordinatorProcess first = CoordinatorProcess.start(dataDir, "--failpoints", "coordinator.before-decision=crash*1")) {
+      Http http = new Http(first.baseUrl());
+      id = http.post("/v1/transactions", null).str("id");
+      enlist(http, id, a);
+      enlist(http, id, b);
+      assertThatThrownBy(() -> http.post("/v1/transactions/" + id + "/commit", null)).isInstanceOf(RuntimeException.class);
+      assertThat(first.waitForExit()).isEqualTo(137);
+    }
+    try (CoordinatorProcess second = CoordinatorProcess.start(dataDir)) {
+      Http http = new Http(second.baseUrl());
+      // Both branches are prepared and ask: presumed abort, and their own recovery rolls back.
+      Http.Response r = http.get("/v1/transactions/" + id);
+      assertThat(r.status()).isEqualTo(404);
+      assertThat(r.str("outcome")).isEqualTo("ABORTED");
+      assertThat(a.count("commit", id) + b.count("commit", id)).isZero();
+    }
+  }
+
+  @Test
+  void aLogCorruptInTheMiddleStopsStartUpWithOneLine() throws Exception {
+    String id;
+    try (CoordinatorProcess first = CoordinatorProcess.start(dataDir)) {
+      Http http = new Http(first.baseUrl());
+      for (int i = 0; i < 2; i++) {
+        id = http.post("/v1/transactions", null).str("id");
+        enlist(http, id, a);
+        enlist(http, id, b);
+        assertThat(http.post("/v1/transactions/" + id + "/commit?wait=true", null).status()).isEqualTo(200);
+      }
+    }
+    Path segment;
+    try (var files = java.nio.file.Files.list(dataDir)) {
+      segment = files.filter(p -> p.getFileName().toString().startsWith("segment-")).findFirst().orElseThrow();
+    }
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+      f.seek(16 + 12);
+      f.write(f.readByte() ^ 0x40);
+    }
+    CoordinatorProcess.Exit exit = CoordinatorProcess.run(dataDir);
+    assertThat(exit.status()).isEqualTo(1);
+    assertThat(exit.output()).contains("refusing to start").contains(segment.toString()).contains("offset 16");
+    assertThat(exit.output()).doesNotContain("\tat ");
   }
 
   @Test

@@ -58,6 +58,30 @@ public final class CoordinatorProcess implements AutoCloseable {
     throw new IllegalStateException("coordinator not healthy in 30 s: " + Files.readString(logFile));
   }
 
+  public record Exit(int status, String output) {}
+
+  /** Runs the coordinator expecting it to stop by itself (e.g. refusing to start). */
+  public static Exit run(Path dataDir, String... extraArgs) throws Exception {
+    int port = freePort();
+    List<String> cmd = new ArrayList<>(List.of(javaBin().toString(), "-Xmx256m", "-cp",
+        System.getProperty("java.class.path"), Main.class.getName(), "--port", Integer.toString(port),
+        "--data-dir", dataDir.toString()));
+    cmd.addAll(List.of(extraArgs));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("coordinator did not stop: " + out);
+    }
+    return new Exit(p.exitValue(), out);
+  }
+
+  /** Waits for the process to end by itself (a crash failpoint) and returns its exit status. */
+  public int waitForExit() throws InterruptedException {
+    if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) throw new IllegalStateException("still running");
+    return process.exitValue();
+  }
+
   public String baseUrl() {
     return "http://127.0.0.1:" + port;
   }
