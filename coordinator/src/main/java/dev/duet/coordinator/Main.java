@@ -106,12 +106,21 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
+  /** One line a person can act on; file system errors name the file and what went wrong. */
+  static String describe(Throwable t) {
+    if (t instanceof java.nio.file.FileSystemException fs) {
+      String why = fs.getReason() != null ? fs.getReason() : t.getClass().getSimpleName().replace("Exception", "");
+      return "cannot use " + fs.getFile() + ": " + why;
+    }
+    return t.getMessage() != null ? t.getMessage() : t.toString();
+  }
+
   public static void main(String[] args) {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       Throwable root = ex;
       while (root.getCause() != null) root = root.getCause();
-      cmd.getErr().println("coordinator: " + (root.getMessage() != null ? root.getMessage() : root.toString()));
+      cmd.getErr().println("coordinator: " + describe(root));
       return 1;
     });
     System.exit(cli.execute(args));

@@ -166,6 +166,19 @@ class CoordinatorCrashTest {
     }
   }
 
+  @Test
+  void badFlagsAreRefusedWithOneClearLine() throws Exception {
+    CoordinatorProcess.Exit unknownFailpoint = CoordinatorProcess.run(dataDir, "--failpoints", "coordinator.nowhere=crash");
+    assertThat(unknownFailpoint.status()).isEqualTo(2);
+    assertThat(unknownFailpoint.output()).contains("unknown failpoint 'coordinator.nowhere'");
+    CoordinatorProcess.Exit badTimeout = CoordinatorProcess.run(dataDir, "--prepare-timeout-ms", "0");
+    assertThat(badTimeout.status()).isEqualTo(2);
+    assertThat(badTimeout.output()).contains("--prepare-timeout-ms must be 1-600000");
+    CoordinatorProcess.Exit shortSecret = CoordinatorProcess.run(dataDir, "--signing-secret", "short");
+    assertThat(shortSecret.status()).isEqualTo(2);
+    assertThat(shortSecret.output()).contains("at least 16 characters").doesNotContain("\tat ");
+  }
+
   private static void enlist(Http http, String id, TestParticipant p) {
     assertThat(http.post("/v1/transactions/" + id + "/participants",
         "{\"name\":\"" + p.name + "\",\"url\":\"" + p.url() + "\"}").status()).isEqualTo(201);

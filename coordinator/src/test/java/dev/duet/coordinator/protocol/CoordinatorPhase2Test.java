@@ -278,4 +278,19 @@ class CoordinatorPhase2Test {
     assertThat(d.rollback(id).errorCode()).as("also once ended").isEqualTo(ErrorCodes.ALREADY_COMMITTED);
     assertThat(d.commit(id).outcome()).isEqualTo(Outcome.COMMITTED);
   }
+
+  @Test
+  @DisplayName("recoverEnded(): a COMMIT that ended before the restart is answered COMMITTED, not presumed aborted")
+  void recoverEndedRemembersTheCommit() {
+    String id = TxIds.next(d.now - 10_000);
+    d.core.recoverEnded(id, d.now - 5_000, List.of(new Target("a", url("a")), new Target("b", url("b"))), d.now);
+    assertThat(d.take()).as("nothing to re-drive").isEmpty();
+    TxView v = d.view(id);
+    assertThat(v.state()).isEqualTo(TxState.COMMITTED);
+    assertThat(d.commit(id).outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(d.rollback(id).errorCode()).isEqualTo(ErrorCodes.ALREADY_COMMITTED);
+    d.vote(id, "a", Vote.PREPARED); // a stray duplicate vote: never a rollback for a committed transaction
+    assertThat(d.take()).isEmpty();
+    assertThat(d.core.stats().live()).isZero();
+  }
 }
