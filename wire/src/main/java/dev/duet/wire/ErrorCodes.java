@@ -24,6 +24,8 @@ public final class ErrorCodes {
   /** The transaction is past the state the request needs (e.g. enlist after commit began). */
   public static final String TRANSACTION_NOT_ACTIVE = "TRANSACTION_NOT_ACTIVE";
   public static final String ALREADY_COMMITTED = "ALREADY_COMMITTED";
+  /** A commit request whose transaction aborted (409, with {@code outcome} and {@code reason}). */
+  public static final String ABORTED = "ABORTED";
   public static final String ALREADY_ABORTED = "ALREADY_ABORTED";
   public static final String TOO_MANY_PARTICIPANTS = "TOO_MANY_PARTICIPANTS";
   public static final String PARTICIPANT_CONFLICT = "PARTICIPANT_CONFLICT";

@@ -322,7 +322,7 @@ public final class Api {
       send(ctx, 200, body);
     } else if (a.outcome() == Outcome.ABORTED) {
       body.put("reason", a.message());
-      body.put("error", "ABORTED");
+      body.put("error", ErrorCodes.ABORTED);
       body.put("message", a.message());
       send(ctx, 409, body);
     } else {
