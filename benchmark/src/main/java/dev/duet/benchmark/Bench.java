@@ -27,10 +27,13 @@ public final class Bench implements Callable<Integer> {
     /** Time a cell may spend beyond its windows: JVM start, initdb of two servers, seeding, checks, teardown. */
     static final int CELL_OVERHEAD_SECONDS_MAX = 180;
     /** What a cell typically spends beyond its windows on 2 cores; only used for the up-front estimate. */
-    static final int CELL_OVERHEAD_SECONDS_TYPICAL = 8;
+    static final int CELL_OVERHEAD_SECONDS_TYPICAL = 6;
+    /** Duet's cells start and stop four more JVMs. */
+    static final int DUET_CELL_OVERHEAD_SECONDS_EXTRA = 10;
     static final int STDERR_TAIL_LINES = 15;
 
-    @Option(names = "--systems", split = ",", description = "Systems to run (default: all registered: ${DEFAULT-VALUE}).")
+    @Option(names = "--systems", split = ",", description = "Systems to run (default: ${DEFAULT-VALUE}). \"canary\""
+            + " is a deliberately broken system whose cells must come out FAILED: it proves the checks work.")
     List<String> systems = new ArrayList<>(Systems.names());
 
     @Option(names = "--dbs", split = ",", description = "Database pairs: h2, pg (default: ${DEFAULT-VALUE}).")
@@ -39,10 +42,10 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--concurrency", split = ",", description = "Closed-loop clients per cell (default: ${DEFAULT-VALUE}).")
     List<Integer> concurrency = new ArrayList<>(List.of(1, 8, 32));
 
-    @Option(names = "--warmup-seconds", defaultValue = "3", description = "Warm-up per cell (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-seconds", defaultValue = "2", description = "Warm-up per cell (default: ${DEFAULT-VALUE}).")
     int warmupSeconds;
 
-    @Option(names = "--measure-seconds", defaultValue = "7", description = "Measured window per cell (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--measure-seconds", defaultValue = "5", description = "Measured window per cell (default: ${DEFAULT-VALUE}).")
     int measureSeconds;
 
     @Option(names = "--rounds", defaultValue = "2", description = "Rounds over the whole matrix (default: ${DEFAULT-VALUE}).")
@@ -56,6 +59,8 @@ public final class Bench implements Callable<Integer> {
     List<String> jvmArgs = new ArrayList<>(List.of("-Xmx1g"));
 
     private volatile Process current;
+    /** initdb's output, made once per run and copied by every PostgreSQL cell. */
+    private Path pgTemplate;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Bench()).execute(args));
@@ -67,11 +72,16 @@ public final class Bench implements Callable<Integer> {
         String started = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         String loadBefore = MachineInfo.loadAverage();
         List<Cells> plan = plan();
-        long estimateSeconds = plan.size() * (long) (warmupSeconds + measureSeconds + CELL_OVERHEAD_SECONDS_TYPICAL);
+        long estimateSeconds = plan.size() * (long) (warmupSeconds + measureSeconds + CELL_OVERHEAD_SECONDS_TYPICAL)
+                + plan.stream().filter(c -> c.system().equals("duet")).count() * DUET_CELL_OVERHEAD_SECONDS_EXTRA;
         System.err.printf("%d cells, roughly %d min; load average now %s%n", plan.size(), (estimateSeconds + 59) / 60,
                 loadBefore);
         Path logs = Files.createTempDirectory("duet-bench-logs-");
         Runtime.getRuntime().addShutdownHook(new Thread(this::killCurrent));
+        if (dbs.contains("pg")) {
+            pgTemplate = logs.resolve("pg-template");
+            PostgresPair.createTemplate(pgTemplate);
+        }
 
         List<CellResult> results = new ArrayList<>();
         for (int i = 0; i < plan.size(); i++) {
@@ -107,8 +117,9 @@ public final class Bench implements Callable<Integer> {
     private void validate() {
         CommandLine cmd = new CommandLine(this);
         for (String s : systems) {
-            if (!Systems.names().contains(s)) {
-                throw new CommandLine.ParameterException(cmd, "unknown system '" + s + "'; known: " + Systems.names());
+            if (!Systems.known(s)) {
+                throw new CommandLine.ParameterException(cmd, "unknown system '" + s + "'; known: " + Systems.names()
+                        + ", and the check canary " + Systems.canaryNames());
             }
         }
         for (String d : dbs) {
@@ -150,6 +161,13 @@ public final class Bench implements Callable<Integer> {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmArgs);
+        if (pgTemplate != null) {
+            cmd.add("-D" + PostgresPair.TEMPLATE_PROPERTY + "=" + pgTemplate);
+        }
+        String root = System.getProperty(DuetSystem.ROOT_PROPERTY);
+        if (root != null) {
+            cmd.add("-D" + DuetSystem.ROOT_PROPERTY + "=" + root);
+        }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Cell.class.getName(),
                 "--system", c.system(), "--db", c.db(), "--concurrency", Integer.toString(c.concurrency()),
                 "--warmup-seconds", Integer.toString(warmupSeconds),

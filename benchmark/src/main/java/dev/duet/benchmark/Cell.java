@@ -97,24 +97,44 @@ public final class Cell implements Callable<Integer> {
     private CellResult runIn(Path workDir) throws Exception {
         long setupStart = System.nanoTime();
         TransferSystem sys = Systems.create(system, concurrency);
+        // The system stops before the databases close: its pools and processes must not outlive the servers.
         try (DatabasePair dbs = DatabasePair.open(db, workDir)) {
             String dbVersion = dbs.serverVersion();
             var dbSettings = dbs.settings();
-            sys.setUp(dbs);
-            try (LoadRunner runner = new LoadRunner(sys, concurrency)) {
-                long setupMs = (System.nanoTime() - setupStart) / 1_000_000;
+            boolean stopped = false;
+            try {
+                sys.setUp(dbs);
                 List<String> checks = new ArrayList<>();
                 boolean checksOk = true;
                 long failures = 0;
-                if (warmupSeconds > 0) {
-                    LoadRunner.Window warm = runner.run(Duration.ofSeconds(warmupSeconds));
-                    failures += warm.failures();
-                    checksOk &= settleAndCheck(dbs, runner.committedAmount(), settleMsMax, "after warm-up", checks);
+                long setupMs;
+                long committedAmount;
+                LoadRunner.Window w;
+                try (LoadRunner runner = new LoadRunner(sys, concurrency)) {
+                    setupMs = (System.nanoTime() - setupStart) / 1_000_000;
+                    if (warmupSeconds > 0) {
+                        LoadRunner.Window warm = runner.run(Duration.ofSeconds(warmupSeconds));
+                        failures += warm.failures();
+                        checksOk &= settleAndCheck(amount -> sys.check(dbs, amount), runner.committedAmount(),
+                                settleMsMax, "after warm-up", checks);
+                    }
+                    w = runner.run(Duration.ofSeconds(measureSeconds));
+                    failures += w.failures();
+                    committedAmount = runner.committedAmount();
+                    checksOk &= settleAndCheck(amount -> sys.check(dbs, amount), committedAmount, settleMsMax,
+                            "after measured window", checks);
                 }
-                LoadRunner.Window w = runner.run(Duration.ofSeconds(measureSeconds));
-                failures += w.failures();
-                checksOk &= settleAndCheck(dbs, runner.committedAmount(), settleMsMax, "after measured window",
-                        checks);
+                stopped = true;
+                long stopStart = System.nanoTime();
+                sys.tearDown();
+                System.err.printf("cell: setup %d ms, teardown %d ms%n", setupMs,
+                        (System.nanoTime() - stopStart) / 1_000_000);
+                // Once more with the system gone, straight from the databases: what a user finds afterwards.
+                checksOk &= settleAndCheck(dbs::check, committedAmount, 0, "after the system stopped", checks);
+                if (w.committed() == 0) {
+                    checks.add("measured window: FAILED: no transfer committed");
+                    checksOk = false;
+                }
                 Histogram h = w.latencyUs();
                 return new CellResult(system, db, concurrency, round, warmupSeconds, measureSeconds,
                         checksOk ? CellResult.OK : CellResult.CHECK_FAILED,
@@ -124,25 +144,34 @@ public final class Cell implements Callable<Integer> {
                         ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()),
                         CellResult.encode(h), checks, w.failureSamples(), null, sys.logDescription(), dbVersion,
                         dbSettings, setupMs);
+            } finally {
+                if (!stopped) {
+                    sys.tearDown();
+                }
             }
-        } finally {
-            sys.tearDown();
         }
+    }
+
+    /** One run of the money checks against a given committed amount. */
+    interface Checker {
+        DatabasePair.CheckResult check(long committedAmount) throws Exception;
     }
 
     /**
      * Runs the money checks once the system is idle, polling for up to {@code settleMsMax} because a system may
      * finish phase 2 after it has answered "committed". Records the outcome and how long it took to settle.
      */
-    static boolean settleAndCheck(DatabasePair dbs, long committedAmount, long settleMsMax, String when,
+    static boolean settleAndCheck(Checker checker, long committedAmount, long settleMsMax, String when,
             List<String> checks) throws Exception {
         long start = System.nanoTime();
         long deadline = start + settleMsMax * 1_000_000;
+        int attempts = 0;
         while (true) {
-            DatabasePair.CheckResult r = dbs.check(committedAmount);
+            attempts++;
+            DatabasePair.CheckResult r = checker.check(committedAmount);
             long ms = (System.nanoTime() - start) / 1_000_000;
             if (r.ok()) {
-                checks.add(when + ": ok" + (ms > 0 ? " (settled after " + ms + " ms)" : ""));
+                checks.add(when + ": ok" + (attempts > 1 ? " (settled after " + ms + " ms)" : ""));
                 return true;
             }
             if (System.nanoTime() > deadline) {

@@ -113,5 +113,10 @@ public final class NarayanaSystem implements TransferSystem {
         if (connections != null) {
             connections.close();
         }
+        if (tm != null) {
+            // Removes the transaction status manager's record now, while the store still exists; left to
+            // Narayana's shutdown hook it would recreate the store after the cell deleted its directory.
+            com.arjuna.ats.arjuna.coordinator.TxControl.disable(true);
+        }
     }
 }

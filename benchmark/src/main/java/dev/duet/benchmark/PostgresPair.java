@@ -29,6 +29,15 @@ final class PostgresPair extends DatabasePair {
     private static final List<String> REPORTED_SETTINGS = List.of("fsync", "synchronous_commit", "full_page_writes",
             "wal_sync_method", "max_prepared_transactions", "shared_buffers", "max_connections");
 
+    /**
+     * A data directory that initdb has already run in, copied for each server instead of running initdb again
+     * (two initdb runs cost seconds per cell on 2 cores). The driver makes one per run; each cell still gets
+     * fresh, empty clusters of its own.
+     */
+    static final String TEMPLATE_PROPERTY = "duet.bench.pgTemplate";
+    /** Files of a template never copied: the library's lock and a stale postmaster pid. */
+    private static final List<String> TEMPLATE_SKIP = List.of("epg-lock", "postmaster.pid", "postmaster.opts");
+
     private final Map<Bank, EmbeddedPostgres> servers = new EnumMap<>(Bank.class);
     private final Map<Bank, PGSimpleDataSource> plain = new EnumMap<>(Bank.class);
     private final Map<Bank, PGXADataSource> xa = new EnumMap<>(Bank.class);
@@ -43,9 +52,14 @@ final class PostgresPair extends DatabasePair {
             for (Bank bank : Bank.values()) {
                 Path dataDir = workDir.resolve("pg-" + bank.lowerName());
                 Files.createDirectories(dataDir);
+                String template = System.getProperty(TEMPLATE_PROPERTY);
+                if (template != null) {
+                    copyTemplate(Path.of(template), dataDir);
+                }
                 EmbeddedPostgres pg = EmbeddedPostgres.builder()
                         .setDataDirectory(dataDir)
-                        .setCleanDataDirectory(true)
+                        // false: initdb runs only when the directory holds no cluster (no template given).
+                        .setCleanDataDirectory(false)
                         .setPGStartupWait(STARTUP_WAIT_MAX)
                         // Later -c options override the library's -F, so the server really runs with fsync on.
                         .setServerConfig("fsync", "on")
@@ -71,6 +85,35 @@ final class PostgresPair extends DatabasePair {
             throw e;
         }
         return pair;
+    }
+
+    /** Runs initdb once into {@code dir} (by starting and stopping a server there) for {@link #TEMPLATE_PROPERTY}. */
+    static void createTemplate(Path dir) throws Exception {
+        Files.createDirectories(dir);
+        EmbeddedPostgres.builder().setDataDirectory(dir).setCleanDataDirectory(false)
+                .setPGStartupWait(STARTUP_WAIT_MAX).start().close();
+    }
+
+    private static void copyTemplate(Path template, Path target) throws java.io.IOException {
+        if (!Files.isRegularFile(template.resolve("postgresql.conf"))) {
+            throw new IllegalStateException("not an initialised PostgreSQL data directory: " + template);
+        }
+        try (var paths = Files.walk(template)) {
+            for (Path src : (Iterable<Path>) paths::iterator) {
+                Path rel = template.relativize(src);
+                if (TEMPLATE_SKIP.contains(rel.toString())) {
+                    continue;
+                }
+                Path dst = target.resolve(rel.toString());
+                if (Files.isDirectory(src)) {
+                    Files.createDirectories(dst);
+                } else {
+                    Files.copy(src, dst, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        // PostgreSQL refuses a data directory others may read.
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
     /** Refuses to measure anything if the servers did not take the durability settings. */

@@ -9,26 +9,38 @@ import java.util.function.IntFunction;
 public final class Systems {
 
     private static final Map<String, IntFunction<TransferSystem>> FACTORIES = new LinkedHashMap<>();
+    /** Runnable by name but never part of the default matrix: they exist to prove the checks can fail. */
+    private static final Map<String, IntFunction<TransferSystem>> CANARIES = new LinkedHashMap<>();
 
     static {
-        // "duet" goes first once it exists: DuetSystem starts the coordinator and both demo-bank processes (every
-        // durable log on) against dbs.externalJdbcUrl(A/B), then calls the demo bank's POST /transfers over
-        // loopback HTTP. Register it here as FACTORIES.put("duet", DuetSystem::new).
+        FACTORIES.put("duet", DuetSystem::new);
         FACTORIES.put("atomikos", AtomikosSystem::new);
         FACTORIES.put("narayana", NarayanaSystem::new);
         FACTORIES.put("baseline", BaselineSystem::new);
+        CANARIES.put("canary", CanarySystem::new);
     }
 
     private Systems() {}
 
+    /** The measured systems, in report order: the default matrix. */
     public static List<String> names() {
         return List.copyOf(FACTORIES.keySet());
     }
 
+    /** Systems that must fail their checks; run one with --systems to see the checks fail. */
+    public static List<String> canaryNames() {
+        return List.copyOf(CANARIES.keySet());
+    }
+
+    public static boolean known(String name) {
+        return FACTORIES.containsKey(name) || CANARIES.containsKey(name);
+    }
+
     public static TransferSystem create(String name, int concurrency) {
-        IntFunction<TransferSystem> factory = FACTORIES.get(name);
+        IntFunction<TransferSystem> factory = FACTORIES.getOrDefault(name, CANARIES.get(name));
         if (factory == null) {
-            throw new IllegalArgumentException("unknown system '" + name + "'; known: " + names());
+            throw new IllegalArgumentException("unknown system '" + name + "'; known: " + names() + ", canaries: "
+                    + canaryNames());
         }
         return factory.apply(concurrency);
     }

@@ -30,6 +30,15 @@ public interface TransferSystem {
      */
     boolean transfer(long fromId, long toId, long amount) throws Exception;
 
+    /**
+     * The money checks while the system is up and idle. The default reads both databases directly; a system whose
+     * own processes hold the database files (Duet's banks on H2) asks those processes instead. After
+     * {@link #tearDown} the harness reads the databases directly in any case.
+     */
+    default DatabasePair.CheckResult check(DatabasePair dbs, long committedAmount) throws Exception {
+        return dbs.check(committedAmount);
+    }
+
     /** Stops everything {@link #setUp} started. Called once, also after a failed run. */
     void tearDown() throws Exception;
 }

@@ -17,6 +17,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.internal.VertxInternal;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,7 +71,9 @@ public final class CoordinatorServer implements AutoCloseable {
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry, this::stats);
     List<Context> contexts = new ArrayList<>();
     for (int i = 0; i < config.shards(); i++) {
-      Context ctx = vertx.getOrCreateContext(); // a new event-loop context per call from this thread
+      // A context of its own per shard, on the next event loop. (getOrCreateContext would hand this
+      // thread the same context every time and put every shard on one event loop.)
+      Context ctx = ((VertxInternal) vertx).createEventLoopContext();
       contexts.add(ctx);
       ParticipantClient client = onContext(ctx, () -> new ParticipantClient(vertx, signer,
           config.prepareCallTimeoutMs(), config.phase2CallTimeoutMs(), config.connectionsPerHostMax()));

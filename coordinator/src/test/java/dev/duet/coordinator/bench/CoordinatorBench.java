@@ -39,7 +39,15 @@ import org.HdrHistogram.Histogram;
 public final class CoordinatorBench {
 
   record Result(int concurrency, double tps, double p50, double p99, double p999, long committed,
-      long failed, double fsyncsPerTx, double recordsPerBatch) {}
+      long failed, double fsyncsPerTx, double recordsPerBatch, double cpuMsPerTx) {}
+
+  /** CPU time of this whole process (client, coordinator and participants): robust to a busy machine. */
+  static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  static int shards = 0;
 
   public static void main(String[] args) throws Exception {
     int[] levels = {1, 16, 64};
@@ -52,9 +60,10 @@ public final class CoordinatorBench {
         case "--warmup-seconds" -> warmupSeconds = Integer.parseInt(args[++i]);
         case "--seconds" -> seconds = Integer.parseInt(args[++i]);
         case "--out" -> out = args[++i];
+        case "--shards" -> shards = Integer.parseInt(args[++i]);
         default -> {
           System.err.println("bench-coordinator: unknown argument " + args[i]
-              + " (use --concurrency 1,16,64 --warmup-seconds N --seconds N --out FILE)");
+              + " (use --concurrency 1,16,64 --warmup-seconds N --seconds N --shards N --out FILE)");
           System.exit(2);
         }
       }
@@ -62,11 +71,11 @@ public final class CoordinatorBench {
     List<Result> results = new ArrayList<>();
     for (int c : levels) results.add(run(c, warmupSeconds, seconds));
     StringBuilder table = new StringBuilder();
-    table.append("| concurrency | committed tx/s | p50 ms | p99 ms | p99.9 ms | failed | fsyncs/tx | records/fsync batch |\n");
-    table.append("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    table.append("| concurrency | committed tx/s | p50 ms | p99 ms | p99.9 ms | failed | fsyncs/tx | records/fsync batch | CPU ms/tx (whole process) |\n");
+    table.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Result r : results) {
-      table.append(String.format(Locale.ROOT, "| %d | %.0f | %.2f | %.2f | %.2f | %d | %.3f | %.1f |%n",
-          r.concurrency, r.tps, r.p50, r.p99, r.p999, r.failed, r.fsyncsPerTx, r.recordsPerBatch));
+      table.append(String.format(Locale.ROOT, "| %d | %.0f | %.2f | %.2f | %.2f | %d | %.3f | %.1f | %.3f |%n",
+          r.concurrency, r.tps, r.p50, r.p99, r.p999, r.failed, r.fsyncsPerTx, r.recordsPerBatch, r.cpuMsPerTx));
     }
     String machine = String.format(Locale.ROOT, "%d cores, JVM %s, %d s measured after %d s warm-up, log fsync on",
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), seconds, warmupSeconds);
@@ -81,7 +90,9 @@ public final class CoordinatorBench {
     Vertx pv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     HttpServer a = participant(pv);
     HttpServer b = participant(pv);
-    CoordinatorServer server = CoordinatorServer.start(CoordinatorConfig.defaults(dir, 0));
+    CoordinatorConfig config = CoordinatorConfig.defaults(dir, 0);
+    if (shards > 0) config = config.withShards(shards);
+    CoordinatorServer server = CoordinatorServer.start(config);
     Vertx cv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     HttpClient client = cv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(concurrency));
@@ -101,7 +112,9 @@ public final class CoordinatorBench {
     long committedBefore = committed.get();
     long failedBefore = failed.get();
     long start = System.nanoTime();
+    long cpuStart = cpuNanos();
     Thread.sleep(seconds * 1000L);
+    long cpu = cpuNanos() - cpuStart;
     long elapsed = System.nanoTime() - start;
     Histogram h = recorder.getIntervalHistogram();
     DecisionLog.Stats after = server.decisionLog().stats();
@@ -112,9 +125,10 @@ public final class CoordinatorBench {
     long records = after.records() - before.records();
     Result r = new Result(concurrency, n / (elapsed / 1e9), h.getValueAtPercentile(50) / 1e3,
         h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3, n,
-        failed.get() - failedBefore, n == 0 ? 0 : (double) fsyncs / n, fsyncs == 0 ? 0 : (double) records / fsyncs);
-    System.out.printf(Locale.ROOT, "concurrency %d: %.0f tx/s p50 %.2f ms p99 %.2f ms fsyncs/tx %.3f%n",
-        concurrency, r.tps, r.p50, r.p99, r.fsyncsPerTx);
+        failed.get() - failedBefore, n == 0 ? 0 : (double) fsyncs / n, fsyncs == 0 ? 0 : (double) records / fsyncs,
+        n == 0 ? 0 : cpu / 1e6 / n);
+    System.out.printf(Locale.ROOT, "concurrency %d: %.0f tx/s p50 %.2f ms p99 %.2f ms fsyncs/tx %.3f cpu ms/tx %.3f%n",
+        concurrency, r.tps, r.p50, r.p99, r.fsyncsPerTx, r.cpuMsPerTx);
     client.close();
     cv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     server.close();

@@ -28,6 +28,10 @@ public final class BankCommand implements Callable<Integer> {
       description = "Host the coordinator reaches this bank at. Default: ${DEFAULT-VALUE}")
   String advertiseHost;
 
+  @Option(names = "--advertise-port",
+      description = "Port the coordinator reaches this bank at, e.g. a proxy's. Default: --port")
+  Integer advertisePort;
+
   @Option(names = "--data-dir", description = "Directory of the H2 database (unless --db-url). Default: ./data/<name>")
   Path dataDir;
 
@@ -65,6 +69,14 @@ public final class BankCommand implements Callable<Integer> {
           + " 48 on PostgreSQL (two banks share the embedded server's max_prepared_transactions of 100)")
   Integer branchesMax;
 
+  @Option(names = "--failpoints", defaultValue = "${env:DUET_FAILPOINTS}",
+      description = "Fault injection, e.g. participant.after-prepare=crash*1 (DUET_FAILPOINTS). See docs/fault-injection.md")
+  String failpoints;
+
+  @Option(names = "--chaos", defaultValue = "${env:DUET_CHAOS:-false}",
+      description = "Serve /admin/failpoints to arm faults at run time (DUET_CHAOS). Never in production.")
+  boolean chaos;
+
   @Override
   public Integer call() throws Exception {
     if (!name.matches("[A-Za-z0-9._-]{1,64}")) throw bad("--name must be 1-64 characters of A-Z a-z 0-9 . _ -");
@@ -77,6 +89,13 @@ public final class BankCommand implements Callable<Integer> {
     if (recoveryPeriodMs < 100 || recoveryPeriodMs > 3_600_000) throw bad("--recovery-period-ms must be 100..3600000");
     if (branchTimeoutMs < 100 || branchTimeoutMs > 600_000) throw bad("--branch-timeout-ms must be 100..600000");
     if (signingSecret != null && signingSecret.length() < 16) throw bad("--signing-secret must be at least 16 characters");
+    int advertised = advertisePort != null ? advertisePort : port;
+    if (advertised < 1 || advertised > 65535) throw bad("--advertise-port must be 1-65535");
+    try {
+      dev.duet.failpoints.Failpoints.configure(failpoints); // a bad spec stops start-up, never ignored
+    } catch (IllegalArgumentException e) {
+      throw bad("--failpoints: " + e.getMessage());
+    }
     int branches = branchesMax != null ? branchesMax : dbUrl != null ? 48 : 1024;
     if (branches < 1 || branches > 100_000) throw bad("--branches-max must be 1..100000");
     BankDatabase db;
@@ -88,7 +107,7 @@ public final class BankCommand implements Callable<Integer> {
     }
     BankServer server = BankServer.start(new BankServer.Config(name, host, port, advertiseHost, db,
         coordinator.replaceAll("/+$", ""), coordinatorToken, signingSecret, accounts, initialBalance, workers,
-        branchTimeoutMs, recoveryPeriodMs, branches));
+        branchTimeoutMs, recoveryPeriodMs, branches, advertised, chaos));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();

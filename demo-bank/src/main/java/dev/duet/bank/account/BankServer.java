@@ -62,10 +62,13 @@ public final class BankServer implements AutoCloseable {
    * @param recoveryPeriodMs how often in-doubt branches are asked about
    * @param branchesMax branches active or prepared at once (each holds a connection); past it a
    *     debit or credit gets 503
+   * @param advertisePort port in the participant URL (differs from {@code port} behind a proxy)
+   * @param chaos serve {@code /admin/failpoints} (tests and chaos runs only)
    */
   public record Config(String name, String host, int port, String advertiseHost, BankDatabase database,
       String coordinatorUrl, String coordinatorToken, String signingSecret, long accounts,
-      long initialBalance, int workers, long branchTimeoutMs, long recoveryPeriodMs, int branchesMax) {}
+      long initialBalance, int workers, long branchTimeoutMs, long recoveryPeriodMs, int branchesMax,
+      int advertisePort, boolean chaos) {}
 
   private final Config config;
   private final Vertx vertx;
@@ -98,7 +101,7 @@ public final class BankServer implements AutoCloseable {
     workers = new BoundedWorkers(vertx, "bank-sql-" + config.name(), config.workers(), PENDING_CALLS_MAX);
     participant = new XaParticipant(config.name(), config.database().xa(), xaOptions());
     coordinator = new CoordinatorClient(vertx, config.coordinatorUrl(), config.coordinatorToken());
-    String participantUrl = "http://" + config.advertiseHost() + ":" + config.port() + PARTICIPANT_PATH;
+    String participantUrl = "http://" + config.advertiseHost() + ":" + config.advertisePort() + PARTICIPANT_PATH;
     Router router = router(JoinHandler.create(coordinator, config.name(), participantUrl));
     new RecoveryWorker(vertx, participant, coordinator, config.recoveryPeriodMs()).start();
     servers = Servers.listen(vertx, router, config.host(), config.port(), EVENT_LOOPS);
@@ -119,6 +122,7 @@ public final class BankServer implements AutoCloseable {
     r.get("/audit").handler(this::audit);
     r.get("/ledger").handler(this::ledger);
     r.get("/ledger/:txId").handler(this::ledgerOf);
+    if (config.chaos()) dev.duet.bank.chaos.FailpointsAdmin.mount(r);
     r.get("/accounts/:id").handler(this::account);
     for (Accounts.Move move : Accounts.Move.values()) {
       r.post("/accounts/:id/" + move.name().toLowerCase()).handler(body).handler(this::requireTransaction)

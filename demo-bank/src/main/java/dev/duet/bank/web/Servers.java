@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.ext.web.Router;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,9 @@ public final class Servers {
       throws Exception {
     List<HttpServer> servers = new ArrayList<>();
     for (int i = 0; i < instances; i++) {
-      Context ctx = vertx.getOrCreateContext();
+      // A new context on the next event loop each time; getOrCreateContext would return this
+      // thread's one context again and put every server on a single event loop.
+      Context ctx = ((VertxInternal) vertx).createEventLoopContext();
       Future<HttpServer> f = Future.future(p -> ctx.runOnContext(v -> vertx
           .createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true))
           .requestHandler(router).listen().onComplete(p)));
