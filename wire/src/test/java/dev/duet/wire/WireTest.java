@@ -28,6 +28,24 @@ class WireTest {
     assertThat(TxIds.isValid(null)).isFalse();
   }
 
+  /**
+   * PROTOCOL-TRAPS 3: ids must not repeat across restarts, so their tail is random, not a counter.
+   * A counter (even one behind a time prefix) restarts at the same values in a new process; random
+   * tails drawn in one millisecond spread over every position and every letter of the alphabet.
+   */
+  @Test
+  void idTailsAreRandomNotACounter() {
+    java.util.Set<String> tails = new java.util.HashSet<>();
+    java.util.Set<Character> firstTailChars = new java.util.HashSet<>();
+    for (int i = 0; i < 2_000; i++) {
+      String tail = TxIds.next(1_700_000_000_000L).substring(10);
+      tails.add(tail);
+      firstTailChars.add(tail.charAt(0));
+    }
+    assertThat(tails).as("2000 ids in one millisecond").hasSize(2_000);
+    assertThat(firstTailChars).as("the tail's first letter varies: it is not a small counter").hasSize(32);
+  }
+
   @Test
   void idsSortByTime() {
     assertThat(TxIds.next(1000).compareTo(TxIds.next(2000))).isNegative();

@@ -193,6 +193,14 @@ public final class DecisionLog implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     writer.failQueued();
+    if (thread.isAlive()) {
+      // The writer is stuck in a write or fsync. Releasing the directory now would let a new
+      // coordinator replay the log, presume abort for what is queued here, and then see a COMMIT
+      // land behind its back (PROTOCOL-TRAPS 1). Keep the lock: it goes when this process does.
+      log.error("decision log writer did not stop within {} ms; keeping the data directory locked",
+          CLOSE_WAIT_MS);
+      return;
+    }
     try {
       lock.release();
       lockChannel.close();

@@ -27,10 +27,19 @@ public record Answer(String txId, Outcome outcome, String errorCode, String mess
     return new Answer(view.id(), null, null, null, view, created);
   }
 
+  /**
+   * The answer for an id the core holds no record of. It claims no outcome: the transaction either
+   * never committed (presumed abort: a participant still prepared for it must roll back) or it
+   * committed, every participant acknowledged, and it was forgotten after the retention window.
+   * Only the participant can tell those apart, and it does not need to: a branch still prepared
+   * cannot belong to a commit that every participant acknowledged.
+   */
   static Answer unknown(String txId) {
-    return new Answer(txId, Outcome.ABORTED, ErrorCodes.TRANSACTION_UNKNOWN,
-        "no commit decision is recorded for this transaction and none ever will be: "
-            + "under presumed abort it is aborted",
+    return new Answer(txId, null, ErrorCodes.TRANSACTION_UNKNOWN,
+        "the coordinator holds no record of this transaction and no commit decision is pending for it: "
+            + "a participant still prepared for it must roll back (presumed abort); a transaction that "
+            + "committed and finished longer ago than the retention window is forgotten too, so this "
+            + "answer does not tell a client that it aborted",
         null, false);
   }
 

@@ -77,6 +77,22 @@ class DecisionLogTest {
     }
   }
 
+  /**
+   * PROTOCOL-TRAPS 8: group commit batches what is queued and never sleeps waiting for more. One
+   * append at a time, each must be written on its own at once; a writer that lingered even 5 ms for
+   * company would need over 2.5 s for these 500 (fsync off, so the disk does not count here).
+   */
+  @Test
+  void aLoneAppendIsWrittenAtOnceNotHeldBackForABatch() throws Exception {
+    try (DecisionLog log = open(LogConfig.defaults(dir).withFsync(false))) {
+      long start = System.nanoTime();
+      for (int i = 0; i < 500; i++) await(log.append(commit(TxIds.next(i + 1))));
+      long ms = (System.nanoTime() - start) / 1_000_000;
+      assertThat(log.stats().batches()).as("each lone append is its own batch").isEqualTo(500);
+      assertThat(ms).as("500 sequential appends, ms").isLessThan(2_500);
+    }
+  }
+
   @Test
   void recentlyEndedCommitsAreRememberedAcrossRollsAndReopens() throws Exception {
     LogConfig config = LogConfig.defaults(dir).withSegmentBytesMax(4096).withEndedRetention(50, 60_000);

@@ -101,6 +101,12 @@ public final class CoordinatorClient implements AutoCloseable {
    * Asks the coordinator to commit. COMMITTED on 200, ABORTED on 409 with the reason (or 404:
    * unknown, presumed aborted), UNKNOWN on 504 (one-phase commit whose participant did not answer).
    * Any other answer fails the future: the outcome is then not known to the caller.
+   *
+   * <p>The 404 reads as ABORTED because this is meant as the first commit of a transaction the
+   * caller began: nobody else committed it, so no record means it aborted (e.g. the coordinator
+   * restarted). A caller that calls this again after losing the first answer must not trust that
+   * reading, since a commit that finished and was forgotten is a 404 too: it resolves the outcome
+   * from its own records, as the demo's transfer service does with its ledger.
    */
   public Future<CommitResult> commit(TxContext tx) {
     return finish(tx, "commit");

@@ -269,8 +269,7 @@ public final class XaParticipant implements Participant, AutoCloseable {
     if (b == null) {
       // Prepared by an earlier run of this process: it is durable, the vote stands.
       if (recoveredInDoubt.contains(txId)) return Vote.PREPARED;
-      String done = finishedAsOrNull(txId);
-      return done != null && done.equals(COMMITTED) ? Vote.PREPARED : Vote.ABORT;
+      return voteOfFinished(finishedAsOrNull(txId));
     }
     lockOrThrow(b);
     try {
@@ -278,7 +277,7 @@ public final class XaParticipant implements Participant, AutoCloseable {
         case PREPARED:
           return Vote.PREPARED;
         case DONE:
-          return COMMITTED.equals(finishedAs(txId)) ? Vote.PREPARED : Vote.ABORT;
+          return voteOfFinished(finishedAsOrNull(txId));
         case NEW:
           // Opened but never started: nothing to prepare, nothing was done.
           finish(b, "rolled back: no work before prepare");
@@ -300,7 +299,7 @@ public final class XaParticipant implements Participant, AutoCloseable {
       }
       if (result == XAResource.XA_RDONLY) {
         // Nothing to commit; the database has already released the branch.
-        finish(b, COMMITTED);
+        finish(b, READ_ONLY);
         return Vote.READ_ONLY;
       }
       Check.that(result == XAResource.XA_OK, "XAResource.prepare returns XA_OK or XA_RDONLY");
@@ -585,6 +584,12 @@ public final class XaParticipant implements Participant, AutoCloseable {
   // ---------------------------------------------------------------- plumbing
 
   private static final String COMMITTED = "committed";
+  /**
+   * A branch that voted READ_ONLY: it changed nothing and the database released it. Neither
+   * "committed" nor "rolled back": if the vote was lost the coordinator aborts and sends rollback,
+   * which must succeed (there is nothing to undo) rather than be refused as a conflict.
+   */
+  private static final String READ_ONLY = "read-only: nothing to commit or roll back";
 
   /** Rolls back an active branch and finishes it. Holds the branch lock. */
   private void rollbackActive(Branch b, String why) {
@@ -643,6 +648,13 @@ public final class XaParticipant implements Participant, AutoCloseable {
     synchronized (finished) {
       return finished.get(txId);
     }
+  }
+
+  /** A repeated prepare of a branch that already finished repeats its vote. */
+  private static Vote voteOfFinished(String how) {
+    if (COMMITTED.equals(how)) return Vote.PREPARED;
+    if (READ_ONLY.equals(how)) return Vote.READ_ONLY;
+    return Vote.ABORT;
   }
 
   private String finishedAs(String txId) {

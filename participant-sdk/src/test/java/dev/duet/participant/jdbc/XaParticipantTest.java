@@ -219,6 +219,65 @@ class XaParticipantTest {
     assertThat(db.balance()).isEqualTo(100);
   }
 
+  /**
+   * H2 and pgjdbc always answer XA_OK; Oracle and MySQL answer XA_RDONLY for a branch that changed
+   * nothing. This wraps H2's data source so prepare answers the way those do, to check what the
+   * adapter does with such a branch when its READ_ONLY vote is lost on the way: the coordinator then
+   * aborts and sends rollback, which must succeed (nothing to undo), not be refused as a conflict
+   * and retried forever.
+   */
+  @Test
+  void aReadOnlyBranchWhoseVoteWasLostRollsBackCleanly() throws Exception {
+    TestDb db = db(TestDb::h2);
+    javax.sql.XADataSource h2 = db.xaDataSource();
+    javax.sql.XADataSource readOnly = (javax.sql.XADataSource) java.lang.reflect.Proxy.newProxyInstance(
+        getClass().getClassLoader(), new Class<?>[] {javax.sql.XADataSource.class}, (proxy, m, args) -> {
+          Object r = invoke(m, h2, args);
+          if (!m.getName().equals("getXAConnection")) return r;
+          javax.sql.XAConnection xc = (javax.sql.XAConnection) r;
+          return java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+              new Class<?>[] {javax.sql.XAConnection.class}, (p2, m2, a2) -> {
+                Object r2 = invoke(m2, xc, a2);
+                if (!m2.getName().equals("getXAResource")) return r2;
+                javax.transaction.xa.XAResource xa = (javax.transaction.xa.XAResource) r2;
+                return java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {javax.transaction.xa.XAResource.class}, (p3, m3, a3) -> {
+                      if (!m3.getName().equals("prepare")) return invoke(m3, xa, a3);
+                      // Read-only: the database finishes the branch itself and says so.
+                      javax.transaction.xa.Xid xid = (javax.transaction.xa.Xid) a3[0];
+                      xa.rollback(xid);
+                      return javax.transaction.xa.XAResource.XA_RDONLY;
+                    });
+              });
+        });
+    XaParticipant p = new XaParticipant("p-read-only", readOnly, XaOptions.defaults());
+    open.add(0, p);
+    String id = tx();
+    long seen = p.inBranch(id, later(), c -> {
+      try (Statement st = c.createStatement();
+          java.sql.ResultSet rs = st.executeQuery("SELECT balance FROM " + db.table + " WHERE id = 1")) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+    assertThat(seen).isEqualTo(100);
+    assertThat(p.prepare(id)).isEqualTo(Vote.READ_ONLY);
+    assertThat(p.prepare(id)).as("a repeated prepare repeats the vote").isEqualTo(Vote.READ_ONLY);
+    // The vote never reached the coordinator: it aborted and tells every participant to roll back.
+    assertThat(p.rollback(id)).isEqualTo(AckStatus.ROLLED_BACK);
+    assertThat(p.rollback(id)).isEqualTo(AckStatus.ROLLED_BACK);
+    assertThat(p.inDoubt()).isEmpty();
+    assertThat(db.balance()).isEqualTo(100);
+  }
+
+  private static Object invoke(java.lang.reflect.Method m, Object target, Object[] args) throws Throwable {
+    try {
+      return m.invoke(target, args);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("databases")
   void branchLimitRefusesAtOnceAndFreesOnFinish(Function<Path, TestDb> kind) throws Exception {
