@@ -41,8 +41,11 @@ public final class DuetSystem implements TransferSystem {
     static final String ROOT_PROPERTY = "duet.root";
     static final Path COORDINATOR_JAR = Path.of("coordinator", "target", "coordinator.jar");
     static final Path DEMO_BANK_JAR = Path.of("demo-bank", "target", "demo-bank.jar");
-    /** Heap of each child JVM; four of them plus the cell's share the machine. */
-    static final List<String> CHILD_JVM_ARGS = List.of("-Xmx512m");
+    /**
+     * The child JVMs' options, as bin/demo starts them: four JVMs plus the cell's share the machine, and with C2
+     * each would spend the first minutes compiling (C1 alone settles in seconds; docs/benchmarks.md).
+     */
+    static final List<String> CHILD_JVM_ARGS = List.of("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
     /** The signing secret bin/demo uses: calls from the coordinator to the banks are signed, as in the demo. */
     static final String SIGNING_SECRET = "bench-signing-secret-not-for-production";
     /** How long one process may take to answer /health after it was started (JVM start, H2/PG open, seeding). */

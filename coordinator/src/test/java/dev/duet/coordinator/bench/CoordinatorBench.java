@@ -51,7 +51,7 @@ public final class CoordinatorBench {
 
   public static void main(String[] args) throws Exception {
     int[] levels = {1, 16, 64};
-    int warmupSeconds = 5;
+    int warmupSeconds = 20; // 2 cores: C2 needs this long before the numbers settle
     int seconds = 15;
     String out = null;
     for (int i = 0; i < args.length; i++) {

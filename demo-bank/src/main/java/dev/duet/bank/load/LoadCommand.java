@@ -54,6 +54,11 @@ public final class LoadCommand implements Callable<Integer> {
   @Option(names = "--concurrency", defaultValue = "32", description = "Clients, each with one transfer in flight. Default: ${DEFAULT-VALUE}")
   int concurrency;
 
+  @Option(names = "--warmup-seconds", defaultValue = "0", description = "Send this long first without measuring"
+      + " (the JIT of four JVMs on two cores needs 20-30 s to settle); these transfers are audited too."
+      + " Default: ${DEFAULT-VALUE}")
+  int warmupSeconds;
+
   @Option(names = "--seconds", defaultValue = "30", description = "How long to send. Default: ${DEFAULT-VALUE}")
   int seconds;
 
@@ -71,6 +76,7 @@ public final class LoadCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (concurrency < 1 || concurrency > 4096) throw bad("--concurrency must be 1..4096");
     if (seconds < 1 || seconds > 86_400) throw bad("--seconds must be 1..86400");
+    if (warmupSeconds < 0 || warmupSeconds > 3_600) throw bad("--warmup-seconds must be 0..3600");
     if (amountMax < 1 || amountMax > dev.duet.bank.web.Money.AMOUNT_MAX) throw bad("--amount-max must be 1.." + dev.duet.bank.web.Money.AMOUNT_MAX);
     if (banks.size() < 1) throw bad("name at least one --bank");
     PrintStream out = System.out;
@@ -78,8 +84,9 @@ public final class LoadCommand implements Callable<Integer> {
     out.printf("waiting for quiescence before the run...%n");
     Map<String, BankTotals> before = audit.awaitQuiescence(Duration.ofSeconds(quiescenceTimeoutS));
     long s = seed != null ? seed : System.nanoTime();
-    out.printf("sending for %d s with %d clients to %s (seed %d)%n", seconds, concurrency, transfers, s);
-    Result r = run(transfers.replaceAll("/+$", ""), before, concurrency, seconds, amountMax, s);
+    out.printf("sending for %d s (after %d s of warm-up) with %d clients to %s (seed %d)%n", seconds, warmupSeconds,
+        concurrency, transfers, s);
+    Result r = run(transfers.replaceAll("/+$", ""), before, concurrency, warmupSeconds, seconds, amountMax, s);
     long quiesceStart = System.nanoTime();
     Map<String, BankTotals> after;
     try {
@@ -94,30 +101,39 @@ public final class LoadCommand implements Callable<Integer> {
     return ok ? 0 : 1;
   }
 
-  /** What the clients saw. */
+  /**
+   * What the clients saw. The counts cover every transfer sent (all of them are audited);
+   * {@code latency}, {@code measured} and {@code measuredCommitted} only those begun after the warm-up,
+   * over {@code elapsedS}.
+   */
   public record Result(List<Sent> sent, Histogram latency, double elapsedS, Map<String, Integer> abortReasons,
-      int committed, int aborted, int unknown, int rejected, int failed) {}
+      int committed, int aborted, int unknown, int rejected, int failed, int measured, int measuredCommitted) {}
 
-  /** Runs the closed loop on one event loop; every callback runs there, so no locking is needed. */
   public static Result run(String transfersUrl, Map<String, BankTotals> banks, int concurrency, int seconds,
       long amountMax, long seed) throws InterruptedException {
+    return run(transfersUrl, banks, concurrency, 0, seconds, amountMax, seed);
+  }
+
+  /** Runs the closed loop on one event loop; every callback runs there, so no locking is needed. */
+  public static Result run(String transfersUrl, Map<String, BankTotals> banks, int concurrency, int warmupSeconds,
+      int seconds, long amountMax, long seed) throws InterruptedException {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     try {
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
           new PoolOptions().setHttp1MaxSize(concurrency).setMaxWaitQueueSize(concurrency));
-      Loop loop = new Loop(client, transfersUrl, new ArrayList<>(banks.values()), amountMax, seed,
-          System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds), concurrency);
+      long measureFrom = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
+      Loop loop = new Loop(client, transfersUrl, new ArrayList<>(banks.values()), amountMax, seed, measureFrom,
+          measureFrom + TimeUnit.SECONDS.toNanos(seconds), concurrency);
       Context ctx = vertx.getOrCreateContext();
-      long start = System.nanoTime();
       ctx.runOnContext(v -> {
         for (int i = 0; i < concurrency; i++) loop.fire();
       });
-      if (!loop.done.await(seconds + REQUEST_TIMEOUT_MS / 1000 + 30, TimeUnit.SECONDS)) {
+      if (!loop.done.await(warmupSeconds + seconds + REQUEST_TIMEOUT_MS / 1000 + 30, TimeUnit.SECONDS)) {
         throw new IllegalStateException("clients did not finish");
       }
-      double elapsed = (System.nanoTime() - start) / 1e9;
+      double elapsed = (System.nanoTime() - measureFrom) / 1e9;
       return new Result(loop.sent, loop.latency, elapsed, loop.abortReasons, loop.committed, loop.aborted,
-          loop.unknown, loop.rejected, loop.failed);
+          loop.unknown, loop.rejected, loop.failed, loop.measured, loop.measuredCommitted);
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().join();
     }
@@ -129,14 +145,17 @@ public final class LoadCommand implements Callable<Integer> {
     final List<BankTotals> banks;
     final long amountMax;
     final SplittableRandom random;
+    final long measureFromNanos;
     final long endNanos;
     final CountDownLatch done;
     final List<Sent> sent = new ArrayList<>();
     final Histogram latency = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);
     final Map<String, Integer> abortReasons = new TreeMap<>();
-    int committed, aborted, unknown, rejected, failed;
+    int committed, aborted, unknown, rejected, failed, measured, measuredCommitted;
 
-    Loop(HttpClient client, String url, List<BankTotals> banks, long amountMax, long seed, long endNanos, int lanes) {
+    Loop(HttpClient client, String url, List<BankTotals> banks, long amountMax, long seed, long measureFromNanos,
+        long endNanos, int lanes) {
+      this.measureFromNanos = measureFromNanos;
       this.client = client;
       this.url = url;
       this.banks = banks;
@@ -168,7 +187,11 @@ public final class LoadCommand implements Callable<Integer> {
           .compose(req -> req.send(Buffer.buffer(body)))
           .compose(resp -> resp.body().map(b -> new Object[] {resp.statusCode(), b}))
           .onComplete(ar -> {
-            latency.recordValue(Math.min(latency.getHighestTrackableValue(), (System.nanoTime() - t0) / 1000));
+            boolean inWindow = t0 >= measureFromNanos;
+            if (inWindow) {
+              latency.recordValue(Math.min(latency.getHighestTrackableValue(), (System.nanoTime() - t0) / 1000));
+              measured++;
+            }
             if (ar.failed()) {
               failed++;
             } else {
@@ -185,6 +208,7 @@ public final class LoadCommand implements Callable<Integer> {
               if (status == 201 && st.equals("COMMITTED")) {
                 outcome = Outcome.COMMITTED;
                 committed++;
+                if (inWindow) measuredCommitted++;
               } else if (txId != null && st.equals("ABORTED")) {
                 outcome = Outcome.ABORTED;
                 aborted++;
@@ -212,9 +236,10 @@ public final class LoadCommand implements Callable<Integer> {
     out.printf("| %-22s | %-44s |%n", "measure", "value");
     out.printf("|%s|%s|%n", "-".repeat(24), "-".repeat(46));
     row(out, "clients (closed loop)", Integer.toString(concurrency));
-    row(out, "duration", String.format("%.1f s", r.elapsedS()));
-    row(out, "transfers answered", Integer.toString(total));
-    row(out, "throughput", String.format("%.0f transfers/s (%.0f committed/s)", total / r.elapsedS(), r.committed() / r.elapsedS()));
+    row(out, "measured window", String.format("%.1f s", r.elapsedS()));
+    row(out, "transfers answered", total + " (" + r.measured() + " in the window)");
+    row(out, "throughput", String.format("%.0f transfers/s (%.0f committed/s)", r.measured() / r.elapsedS(),
+        r.measuredCommitted() / r.elapsedS()));
     row(out, "committed", Integer.toString(r.committed()));
     row(out, "aborted", r.aborted() + (r.abortReasons().isEmpty() ? "" : " " + r.abortReasons()));
     row(out, "outcome unknown", Integer.toString(r.unknown()));

@@ -45,15 +45,25 @@ import org.postgresql.xa.PGXADataSource;
  *     dev.duet.participant.bench.SdkOverheadBench 20 3
  * </pre>
  *
- * Args: [secondsPerCell=20] [warmupSeconds=3].
+ * Args: [secondsPerCell=20] [warmupSeconds=20].
  */
 public final class SdkOverheadBench {
   private static final String SECRET = "bench-signing-secret-0123456789";
   private static final int[] CONCURRENCY = {1, 16};
 
   public static void main(String[] args) throws Exception {
+    try {
+      bench(args);
+    } catch (Throwable e) {
+      e.printStackTrace();
+      System.exit(1); // the server's and the client's threads would keep the JVM up
+    }
+    System.exit(0);
+  }
+
+  static void bench(String[] args) throws Exception {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
-    int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+    int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 20; // 2 cores: the JIT needs this long
     try (EmbeddedPostgres pg = TestDb.startPostgres(64)) {
       PGXADataSource ds = TestDb.pgXa(pg.getPort());
       try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
