@@ -18,18 +18,15 @@ import dev.duet.participant.jdbc.XaParticipant;
 import dev.duet.participant.recovery.RecoveryWorker;
 import dev.duet.wire.ErrorCodes;
 import dev.duet.wire.Headers;
-import dev.duet.wire.Json;
 import dev.duet.wire.TxIds;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.sql.SQLException;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -244,25 +241,8 @@ public final class BankServer implements AutoCloseable {
   private void parseMove(RoutingContext ctx) {
     Long id = accountId(ctx);
     if (id == null) return;
-    Buffer buf = ctx.body().buffer();
-    JsonNode root;
-    try {
-      root = Json.STRICT.readTree(buf == null ? new byte[0] : buf.getBytes());
-    } catch (Exception e) {
-      Replies.error(ctx, 400, ErrorCodes.BAD_JSON, "malformed request body: " + Replies.abbreviate(e.getMessage()));
-      return;
-    }
-    if (root == null || !root.isObject()) {
-      Replies.error(ctx, 400, ErrorCodes.BAD_REQUEST, "the body must be a JSON object {\"amount\": n}");
-      return;
-    }
-    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-      String f = it.next();
-      if (!f.equals("amount")) {
-        Replies.error(ctx, 400, ErrorCodes.BAD_REQUEST, "unknown field '" + Replies.abbreviate(f) + "'; the body is {\"amount\": n}");
-        return;
-      }
-    }
+    JsonNode root = Replies.objectWithOnly(ctx, "amount", "{\"amount\": n}");
+    if (root == null) return;
     Money.Invalid bad = Money.checkAmount(root.get("amount"));
     if (bad != null) {
       Replies.error(ctx, bad.status(), bad.semantic() ? DemoErrors.INVALID_AMOUNT : ErrorCodes.BAD_REQUEST, bad.message());

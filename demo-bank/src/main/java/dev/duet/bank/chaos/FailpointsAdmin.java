@@ -4,12 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.duet.bank.web.Replies;
 import dev.duet.failpoints.Failpoints;
 import dev.duet.wire.ErrorCodes;
-import dev.duet.wire.Json;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeSet;
@@ -45,25 +42,8 @@ public final class FailpointsAdmin {
   }
 
   private static void arm(RoutingContext ctx) {
-    Buffer buf = ctx.body().buffer();
-    JsonNode root;
-    try {
-      root = Json.STRICT.readTree(buf == null ? new byte[0] : buf.getBytes());
-    } catch (Exception e) {
-      Replies.error(ctx, 400, ErrorCodes.BAD_JSON, "malformed request body: " + Replies.abbreviate(e.getMessage()));
-      return;
-    }
-    if (root == null || !root.isObject()) {
-      Replies.error(ctx, 400, ErrorCodes.BAD_REQUEST, "the body must be a JSON object {\"spec\": \"name=action\"}");
-      return;
-    }
-    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-      String f = it.next();
-      if (!f.equals("spec")) {
-        Replies.error(ctx, 400, ErrorCodes.BAD_REQUEST, "unknown field '" + Replies.abbreviate(f) + "'; the body is {\"spec\": \"...\"}");
-        return;
-      }
-    }
+    JsonNode root = Replies.objectWithOnly(ctx, "spec", "{\"spec\": \"name=action\"}");
+    if (root == null) return;
     JsonNode spec = root.get("spec");
     if (spec == null || !spec.isTextual() || spec.asText().isBlank()) {
       Replies.error(ctx, 400, ErrorCodes.BAD_REQUEST, "spec is required, e.g. participant.after-prepare=crash*1");

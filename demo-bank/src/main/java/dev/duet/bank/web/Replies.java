@@ -33,6 +33,34 @@ public final class Replies {
     send(ctx, status, new ErrorBody(code, message));
   }
 
+  /**
+   * The request body as a strict JSON object whose only field may be {@code field}, or null after
+   * answering 400 (BAD_JSON or BAD_REQUEST, naming {@code shape}, e.g. {"amount": n}).
+   */
+  public static com.fasterxml.jackson.databind.JsonNode objectWithOnly(RoutingContext ctx, String field,
+      String shape) {
+    Buffer buf = ctx.body().buffer();
+    com.fasterxml.jackson.databind.JsonNode root;
+    try {
+      root = Json.STRICT.readTree(buf == null ? new byte[0] : buf.getBytes());
+    } catch (Exception e) {
+      error(ctx, 400, ErrorCodes.BAD_JSON, "malformed request body: " + abbreviate(e.getMessage()));
+      return null;
+    }
+    if (root == null || !root.isObject()) {
+      error(ctx, 400, ErrorCodes.BAD_REQUEST, "the body must be a JSON object " + shape);
+      return null;
+    }
+    for (java.util.Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!f.equals(field)) {
+        error(ctx, 400, ErrorCodes.BAD_REQUEST, "unknown field '" + abbreviate(f) + "'; the body is " + shape);
+        return null;
+      }
+    }
+    return root;
+  }
+
   public static String abbreviate(String s) {
     if (s == null) return "(no message)";
     return s.length() > MESSAGE_CHARS_MAX ? s.substring(0, MESSAGE_CHARS_MAX) + "..." : s;

@@ -48,6 +48,11 @@ class FailpointCrashH2Test extends FailpointCrashSuite {
         assertThat(r.str("message")).as(r.text()).contains(k.says());
         assertThat(r.text()).doesNotContain("\tat ");
       }
+      // An extra field is refused too (the coordinator as BAD_JSON, the bank as BAD_REQUEST).
+      Http.Response extra = Http.send("POST", n.url() + "/admin/failpoints",
+          "{\"spec\":\"participant.after-commit=crash\",\"also\":1}");
+      assertThat(extra.status()).as(n.name + " -> " + extra.text()).isEqualTo(400);
+      assertThat(extra.text()).contains("also");
       Http.Response shown = Http.send("GET", n.url() + "/admin/failpoints", null);
       assertThat(shown.status()).isEqualTo(200);
       assertThat(shown.json().get("armed").size()).as(n.name + " armed nothing: " + shown.text()).isZero();

@@ -128,6 +128,15 @@ class TransfersH2Test {
     Http.Response direct = Http.post(c.bankA.url() + "/accounts/1/debit", "{\"amount\": 1}");
     assertThat(direct.status()).isEqualTo(428);
     assertThat(direct.str("error")).isEqualTo("TRANSACTION_REQUIRED");
+    // Inside a transaction the body is checked before the bank joins it: nothing is enlisted (this
+    // header even names a coordinator that is not there).
+    String[] tx = {"Duet-Transaction", "http://127.0.0.1:9/v1/transactions/01ARZ3NDEKTSV4RRFFQ69G5FAV"};
+    Http.Response malformed = Http.post(c.bankA.url() + "/accounts/1/debit", "{\"amount\": ", tx);
+    assertThat(malformed.status()).as(malformed.text()).isEqualTo(400);
+    assertThat(malformed.str("error")).isEqualTo("BAD_JSON");
+    Http.Response extra = Http.post(c.bankA.url() + "/accounts/1/credit", "{\"amount\": 1, \"to\": 2}", tx);
+    assertThat(extra.status()).as(extra.text()).isEqualTo(400);
+    assertThat(extra.str("message")).contains("unknown field 'to'");
     assertThat(Http.get(c.bankA.url() + "/accounts/abc").status()).isEqualTo(400);
     assertThat(Http.get(c.bankA.url() + "/accounts/999999").status()).isEqualTo(404);
     Map<String, Audit.BankTotals> after = c.audit.awaitQuiescence(Duration.ofSeconds(30));
