@@ -221,36 +221,19 @@ class XaParticipantTest {
 
   /**
    * H2 and pgjdbc always answer XA_OK; Oracle and MySQL answer XA_RDONLY for a branch that changed
-   * nothing. This wraps H2's data source so prepare answers the way those do, to check what the
-   * adapter does with such a branch when its READ_ONLY vote is lost on the way: the coordinator then
-   * aborts and sends rollback, which must succeed (nothing to undo), not be refused as a conflict
-   * and retried forever.
+   * nothing. This makes H2's prepare answer the way those do, to check what the adapter does with
+   * such a branch when its READ_ONLY vote is lost on the way: the coordinator then aborts and sends
+   * rollback, which must succeed (nothing to undo), not be refused as a conflict and retried forever.
    */
   @Test
   void aReadOnlyBranchWhoseVoteWasLostRollsBackCleanly() throws Exception {
     TestDb db = db(TestDb::h2);
-    javax.sql.XADataSource h2 = db.xaDataSource();
-    javax.sql.XADataSource readOnly = (javax.sql.XADataSource) java.lang.reflect.Proxy.newProxyInstance(
-        getClass().getClassLoader(), new Class<?>[] {javax.sql.XADataSource.class}, (proxy, m, args) -> {
-          Object r = invoke(m, h2, args);
-          if (!m.getName().equals("getXAConnection")) return r;
-          javax.sql.XAConnection xc = (javax.sql.XAConnection) r;
-          return java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
-              new Class<?>[] {javax.sql.XAConnection.class}, (p2, m2, a2) -> {
-                Object r2 = invoke(m2, xc, a2);
-                if (!m2.getName().equals("getXAResource")) return r2;
-                javax.transaction.xa.XAResource xa = (javax.transaction.xa.XAResource) r2;
-                return java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
-                    new Class<?>[] {javax.transaction.xa.XAResource.class}, (p3, m3, a3) -> {
-                      if (!m3.getName().equals("prepare")) return invoke(m3, xa, a3);
-                      // Read-only: the database finishes the branch itself and says so.
-                      javax.transaction.xa.Xid xid = (javax.transaction.xa.Xid) a3[0];
-                      xa.rollback(xid);
-                      return javax.transaction.xa.XAResource.XA_RDONLY;
-                    });
-              });
-        });
-    XaParticipant p = new XaParticipant("p-read-only", readOnly, XaOptions.defaults());
+    XaParticipant p = new XaParticipant("p-read-only", withXaResource(db.xaDataSource(), (xa, m, a) -> {
+      if (!m.getName().equals("prepare")) return invoke(m, xa, a);
+      // Read-only: the database finishes the branch itself and says so.
+      xa.rollback((javax.transaction.xa.Xid) a[0]);
+      return javax.transaction.xa.XAResource.XA_RDONLY;
+    }), XaOptions.defaults());
     open.add(0, p);
     String id = tx();
     long seen = p.inBranch(id, later(), c -> {
@@ -268,6 +251,90 @@ class XaParticipantTest {
     assertThat(p.rollback(id)).isEqualTo(AckStatus.ROLLED_BACK);
     assertThat(p.inDoubt()).isEmpty();
     assertThat(db.balance()).isEqualTo(100);
+  }
+
+  /**
+   * PROTOCOL-TRAPS 12: pgjdbc can answer XAER_RMERR for a branch that is still prepared (its backend
+   * died). An unexpected XA error in phase 2 is "retry later", never "done": the branch stays in
+   * doubt and the coordinator's next commit finishes it. Here the first commit fails that way.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("databases")
+  void anUnexpectedXaErrorOnCommitLeavesTheBranchPreparedForTheRetry(Function<Path, TestDb> kind) throws Exception {
+    TestDb db = db(kind);
+    java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger(1);
+    XaParticipant p = new XaParticipant("p-rmerr", withXaResource(db.xaDataSource(), (xa, m, a) -> {
+      if (m.getName().equals("commit") && failures.getAndDecrement() > 0) {
+        throw new javax.transaction.xa.XAException(javax.transaction.xa.XAException.XAER_RMERR);
+      }
+      return invoke(m, xa, a);
+    }), XaOptions.defaults());
+    open.add(0, p);
+    String id = tx();
+    p.inBranch(id, later(), c -> add(c, db, 7));
+    assertThat(p.prepare(id)).isEqualTo(Vote.PREPARED);
+    assertThatThrownBy(() -> p.commit(id, false)).isInstanceOf(SQLException.class);
+    assertThat(p.inDoubt()).as("still prepared, not forgotten").contains(id);
+    assertThat(db.preparedXids()).isNotEmpty();
+    assertThat(db.balance()).isEqualTo(100);
+    assertThat(p.commit(id, false)).isEqualTo(AckStatus.COMMITTED);
+    assertThat(db.balance()).isEqualTo(107);
+    assertThat(db.preparedXids()).isEmpty();
+  }
+
+  /**
+   * PROTOCOL-TRAPS 12, h2database#2347: H2 rolls back a prepared branch when its XA connection is
+   * closed while the database stays open. So a prepared branch keeps its connection, even while
+   * many more branches than the idle pool holds come and go around it.
+   */
+  @Test
+  void aPreparedH2BranchSurvivesConnectionChurnAroundIt() throws Exception {
+    TestDb db = db(TestDb::h2);
+    XaParticipant p = participant(db, XaOptions.defaults());
+    String held = tx();
+    p.inBranch(held, later(), c -> add(c, db, 5));
+    assertThat(p.prepare(held)).isEqualTo(Vote.PREPARED);
+    for (int i = 0; i < 3 * XaParticipant.IDLE_CONNECTIONS_MAX; i++) {
+      String other = tx();
+      p.inBranch(other, later(), c -> { // a read: the held branch keeps its row lock
+        try (Statement st = c.createStatement()) {
+          return st.executeQuery("SELECT COUNT(*) FROM " + db.table).next();
+        }
+      });
+      if (i % 2 == 0) {
+        assertThat(p.prepare(other)).isEqualTo(Vote.PREPARED);
+        assertThat(p.commit(other, false)).isEqualTo(AckStatus.COMMITTED);
+      } else {
+        assertThat(p.rollback(other)).isEqualTo(AckStatus.ROLLED_BACK);
+      }
+    }
+    assertThat(p.inDoubt()).containsExactly(held);
+    assertThat(db.preparedXids()).hasSize(1);
+    assertThat(p.commit(held, false)).isEqualTo(AckStatus.COMMITTED);
+    assertThat(db.balance()).isEqualTo(105);
+  }
+
+  interface XaHook {
+    Object call(javax.transaction.xa.XAResource real, java.lang.reflect.Method m, Object[] args) throws Throwable;
+  }
+
+  /** {@code ds} whose connections' XAResource goes through {@code hook}: a real database, one answer changed. */
+  private javax.sql.XADataSource withXaResource(javax.sql.XADataSource ds, XaHook hook) {
+    ClassLoader cl = getClass().getClassLoader();
+    return (javax.sql.XADataSource) java.lang.reflect.Proxy.newProxyInstance(cl,
+        new Class<?>[] {javax.sql.XADataSource.class}, (proxy, m, args) -> {
+          Object r = invoke(m, ds, args);
+          if (!m.getName().equals("getXAConnection")) return r;
+          javax.sql.XAConnection xc = (javax.sql.XAConnection) r;
+          return java.lang.reflect.Proxy.newProxyInstance(cl, new Class<?>[] {javax.sql.XAConnection.class},
+              (p2, m2, a2) -> {
+                Object r2 = invoke(m2, xc, a2);
+                if (!m2.getName().equals("getXAResource")) return r2;
+                javax.transaction.xa.XAResource xa = (javax.transaction.xa.XAResource) r2;
+                return java.lang.reflect.Proxy.newProxyInstance(cl,
+                    new Class<?>[] {javax.transaction.xa.XAResource.class}, (p3, m3, a3) -> hook.call(xa, m3, a3));
+              });
+        });
   }
 
   private static Object invoke(java.lang.reflect.Method m, Object target, Object[] args) throws Throwable {
