@@ -80,16 +80,18 @@ public final class ParticipantClient {
       options.putHeader(Headers.TIMESTAMP, Long.toString(now));
       options.putHeader(Headers.SIGNATURE, signer.sign("POST", path, now, bytes));
     }
+    // body() is asked for inside send()'s own callback: chained one level out, it can run after the
+    // body has already arrived and been dropped, and the reply then reads as empty (Vert.x #5904).
     return client.request(options)
-        .compose(req -> req.send(Buffer.buffer(bytes)))
-        .compose(resp -> resp.body().map(b -> {
-          if (resp.statusCode() != 200) {
-            String text = b.toString(StandardCharsets.UTF_8);
-            if (text.length() > ERROR_QUOTE_CHARS_MAX) text = text.substring(0, ERROR_QUOTE_CHARS_MAX) + "...";
-            throw new IllegalStateException("HTTP " + resp.statusCode() + " " + text);
-          }
-          return b;
-        }));
+        .compose(req -> req.send(Buffer.buffer(bytes))
+            .compose(resp -> resp.body().map(b -> {
+              if (resp.statusCode() != 200) {
+                String text = b.toString(StandardCharsets.UTF_8);
+                if (text.length() > ERROR_QUOTE_CHARS_MAX) text = text.substring(0, ERROR_QUOTE_CHARS_MAX) + "...";
+                throw new IllegalStateException("HTTP " + resp.statusCode() + " " + text);
+              }
+              return b;
+            })));
   }
 
   private static AckStatus ack(Buffer body) {

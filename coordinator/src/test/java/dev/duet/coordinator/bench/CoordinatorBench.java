@@ -162,11 +162,11 @@ public final class CoordinatorBench {
 
   static Future<Buffer> post(HttpClient client, String url, String body, int expected) {
     return client.request(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url).setTimeout(30_000))
-        .compose(req -> req.send(body))
-        .compose(resp -> resp.body().map(b -> {
-          if (resp.statusCode() != expected) throw new IllegalStateException(resp.statusCode() + " " + b);
-          return b;
-        }));
+        .compose(req -> req.send(body)
+            .compose(resp -> resp.body().map(b -> {
+              if (resp.statusCode() != expected) throw new IllegalStateException(resp.statusCode() + " " + b);
+              return b;
+            })));
   }
 
   /** A participant that votes PREPARED and acknowledges at once: the coordinator's cost alone. */

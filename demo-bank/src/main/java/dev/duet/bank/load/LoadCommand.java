@@ -184,8 +184,8 @@ public final class LoadCommand implements Callable<Integer> {
       long fa = fromAccount, ta = toAccount;
       client.request(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url + "/transfers")
               .setTimeout(REQUEST_TIMEOUT_MS).putHeader("Content-Type", "application/json"))
-          .compose(req -> req.send(Buffer.buffer(body)))
-          .compose(resp -> resp.body().map(b -> new Object[] {resp.statusCode(), b}))
+          .compose(req -> req.send(Buffer.buffer(body))
+              .compose(resp -> resp.body().map(b -> new Object[] {resp.statusCode(), b})))
           .onComplete(ar -> {
             boolean inWindow = t0 >= measureFromNanos;
             if (inWindow) {

@@ -184,9 +184,11 @@ public final class CoordinatorClient implements AutoCloseable {
     byte[] bytes = body == null ? null : Json.write(body);
     if (bytes != null) options.putHeader("Content-Type", "application/json");
     if (authorization != null) options.putHeader("Authorization", authorization);
+    // body() is asked for inside send()'s own callback: chained one level out, it can run after the
+    // body has already arrived and been dropped, and the reply then reads as empty (Vert.x #5904).
     return client.request(options)
-        .compose(req -> bytes == null ? req.send() : req.send(Buffer.buffer(bytes)))
-        .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b)));
+        .compose(req -> (bytes == null ? req.send() : req.send(Buffer.buffer(bytes)))
+            .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b))));
   }
 
   /** A reply, its body parsed leniently on demand. */
