@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.duet.bank.chaos.Cluster;
 import dev.duet.bank.chaos.Node;
+import dev.duet.bank.it.Http;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;

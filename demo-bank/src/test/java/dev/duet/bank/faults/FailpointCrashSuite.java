@@ -6,6 +6,7 @@ import dev.duet.bank.chaos.Cluster;
 import dev.duet.bank.chaos.Invariants;
 import dev.duet.bank.chaos.Node;
 import dev.duet.bank.chaos.Traffic;
+import dev.duet.bank.it.Http;
 import dev.duet.failpoints.Failpoints;
 import java.time.Duration;
 import java.util.List;

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.duet.bank.chaos.Cluster;
 import dev.duet.bank.chaos.Node;
+import dev.duet.bank.it.Http;
 import dev.duet.bank.load.Audit;
 import dev.duet.coordinator.config.CoordinatorConfig;
 import dev.duet.coordinator.protocol.ProtocolConfig;
