@@ -318,8 +318,7 @@ public final class XaParticipant implements Participant, AutoCloseable {
     if (b == null) {
       if (onePhase) {
         // Work that was never prepared and is gone (rolled back by the deadline or a restart).
-        String done = finishedAsOrNull(txId);
-        return COMMITTED.equals(done) ? AckStatus.COMMITTED : AckStatus.ROLLED_BACK;
+        return repeatedOnePhase(txId, finishedAsOrNull(txId));
       }
       return finishById(txId, true);
     }
@@ -327,7 +326,7 @@ public final class XaParticipant implements Participant, AutoCloseable {
     try {
       switch (b.state) {
         case DONE:
-          if (onePhase) return COMMITTED.equals(finishedAs(txId)) ? AckStatus.COMMITTED : AckStatus.ROLLED_BACK;
+          if (onePhase) return repeatedOnePhase(txId, finishedAsOrNull(txId));
           // Gone from under us between lookup and lock: finished by an earlier call.
           return AckStatus.COMMITTED;
         case NEW:
@@ -380,6 +379,19 @@ public final class XaParticipant implements Participant, AutoCloseable {
     }
   }
 
+  /**
+   * A one-phase commit asked again repeats what the first one found. If the first one's outcome was
+   * unknown (the database may have committed before the error), so is this one's: answering
+   * ROLLED_BACK there could report money moved in this database as not moved (PROTOCOL-TRAPS 7).
+   */
+  private static AckStatus repeatedOnePhase(String txId, String how) throws SQLException {
+    if (COMMITTED.equals(how)) return AckStatus.COMMITTED;
+    if (how != null && how.startsWith(UNKNOWN_PREFIX)) {
+      throw new SQLException("one-phase commit of " + txId + " failed earlier; outcome unknown: " + how);
+    }
+    return AckStatus.ROLLED_BACK;
+  }
+
   private AckStatus commitOnePhase(Branch b) throws SQLException {
     try {
       b.resource.end(b.xid, XAResource.TMSUCCESS);
@@ -393,7 +405,7 @@ public final class XaParticipant implements Participant, AutoCloseable {
       }
       // The outcome is unknown; the coordinator reports it as such (PROTOCOL-TRAPS 7). Closing the
       // connection rolls back whatever did not commit.
-      finish(b, "unknown: one-phase commit failed: " + describe(e));
+      finish(b, UNKNOWN_PREFIX + "one-phase commit failed: " + describe(e));
       throw new SQLException("one-phase commit of " + b.txId + " failed; outcome unknown: " + describe(e), e);
     }
   }
@@ -590,6 +602,8 @@ public final class XaParticipant implements Participant, AutoCloseable {
    * which must succeed (there is nothing to undo) rather than be refused as a conflict.
    */
   private static final String READ_ONLY = "read-only: nothing to commit or roll back";
+  /** How a one-phase commit whose outcome the database did not tell is remembered. */
+  private static final String UNKNOWN_PREFIX = "unknown: ";
 
   /** Rolls back an active branch and finishes it. Holds the branch lock. */
   private void rollbackActive(Branch b, String why) {

@@ -254,6 +254,31 @@ class XaParticipantTest {
   }
 
   /**
+   * PROTOCOL-TRAPS 7: a one-phase commit that reached the database but whose answer was lost
+   * (XAER_RMFAIL after the commit) has an unknown outcome. Asked again, the participant must not
+   * claim ROLLED_BACK: that would report money that moved as not moved.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("databases")
+  void aRepeatedOnePhaseCommitWhoseOutcomeWasUnknownStaysUnknown(Function<Path, TestDb> kind) throws Exception {
+    TestDb db = db(kind);
+    XaParticipant p = new XaParticipant("p-1pc-unknown", withXaResource(db.xaDataSource(), (xa, m, a) -> {
+      Object r = invoke(m, xa, a);
+      if (m.getName().equals("commit") && Boolean.TRUE.equals(a[1])) {
+        throw new javax.transaction.xa.XAException(javax.transaction.xa.XAException.XAER_RMFAIL);
+      }
+      return r;
+    }), XaOptions.defaults());
+    open.add(0, p);
+    String id = tx();
+    p.inBranch(id, later(), c -> add(c, db, 7));
+    assertThatThrownBy(() -> p.commit(id, true)).isInstanceOf(SQLException.class).hasMessageContaining("unknown");
+    assertThat(db.balance()).as("the database did commit").isEqualTo(107);
+    assertThatThrownBy(() -> p.commit(id, true)).as("the repeat is as unknown as the first")
+        .isInstanceOf(SQLException.class).hasMessageContaining("unknown");
+  }
+
+  /**
    * PROTOCOL-TRAPS 12: pgjdbc can answer XAER_RMERR for a branch that is still prepared (its backend
    * died). An unexpected XA error in phase 2 is "retry later", never "done": the branch stays in
    * doubt and the coordinator's next commit finishes it. Here the first commit fails that way.
