@@ -52,7 +52,8 @@ public interface Participant {
 
   /**
    * Phase 2 after an ABORT decision, or a rollback before prepare. Idempotent; an unknown branch
-   * answers {@link AckStatus#ROLLED_BACK}.
+   * answers {@link AckStatus#ROLLED_BACK}; a branch that is already committed answers
+   * {@link AckStatus#HEURISTIC_COMMIT} (never a refusal: the coordinator would retry for ever).
    */
   AckStatus rollback(String txId) throws Exception;
 

@@ -69,6 +69,18 @@ public abstract class ParticipantContractTest {
   }
 
   @Test
+  void rollbackOfACommittedBranchIsReportedNotRefused() throws Exception {
+    // The work cannot be undone: HEURISTIC_COMMIT tells the coordinator so (it records a heuristic
+    // outcome and stops); an error would be retried for ever, ROLLED_BACK would be a lie.
+    String tx = newTx();
+    createWork(tx);
+    assertVote(post("prepare", tx), "PREPARED");
+    assertAck(post("commit", tx), "COMMITTED");
+    assertAck(post("rollback", tx), "HEURISTIC_COMMIT");
+    assertAck(post("commit", tx), "COMMITTED");
+  }
+
+  @Test
   void prepareThenRollbackIsIdempotent() throws Exception {
     String tx = newTx();
     createWork(tx);

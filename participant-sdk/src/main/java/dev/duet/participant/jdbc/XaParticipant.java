@@ -350,18 +350,14 @@ public final class XaParticipant implements Participant, AutoCloseable {
 
   @Override
   public AckStatus rollback(String txId) throws Exception {
-    if (COMMITTED.equals(finishedAsOrNull(txId))) {
-      throw new BranchConflictException("branch " + txId + " is already committed; it cannot roll back");
-    }
+    if (COMMITTED.equals(finishedAsOrNull(txId))) return committedAgainstRollback(txId);
     Branch b = branches.get(txId);
     if (b == null) return finishById(txId, false);
     lockOrThrow(b);
     try {
       switch (b.state) {
         case DONE:
-          if (COMMITTED.equals(finishedAs(txId))) {
-            throw new BranchConflictException("branch " + txId + " is already committed; it cannot roll back");
-          }
+          if (COMMITTED.equals(finishedAs(txId))) return committedAgainstRollback(txId);
           return AckStatus.ROLLED_BACK;
         case NEW:
           finish(b, "rolled back: by the coordinator");
@@ -390,6 +386,16 @@ public final class XaParticipant implements Participant, AutoCloseable {
       throw new SQLException("one-phase commit of " + txId + " failed earlier; outcome unknown: " + how);
     }
     return AckStatus.ROLLED_BACK;
+  }
+
+  /**
+   * A rollback of a branch this participant committed: the work cannot be undone, so say so
+   * (HEURISTIC_COMMIT, as XA's XA_HEURCOM). The coordinator records a heuristic outcome and stops
+   * asking; a refusal would have it retry for ever while nobody hears of the damage.
+   */
+  private AckStatus committedAgainstRollback(String txId) {
+    log.error("participant {}: rollback asked for {}, which is already committed; answering HEURISTIC_COMMIT", name, txId);
+    return AckStatus.HEURISTIC_COMMIT;
   }
 
   private AckStatus commitOnePhase(Branch b) throws SQLException {
