@@ -33,7 +33,8 @@ public final class Bench implements Callable<Integer> {
     static final int STDERR_TAIL_LINES = 15;
 
     @Option(names = "--systems", split = ",", description = "Systems to run (default: ${DEFAULT-VALUE}). \"canary\""
-            + " is a deliberately broken system whose cells must come out FAILED: it proves the checks work.")
+            + " is a deliberately broken system whose cells must come out FAILED: it proves the checks work."
+            + " \"xa-floor\" is both banks' XA calls with no manager and no log: the floor under any XA manager.")
     List<String> systems = new ArrayList<>(Systems.names());
 
     @Option(names = "--dbs", split = ",", description = "Database pairs: h2, pg (default: ${DEFAULT-VALUE}).")
@@ -119,7 +120,7 @@ public final class Bench implements Callable<Integer> {
         for (String s : systems) {
             if (!Systems.known(s)) {
                 throw new CommandLine.ParameterException(cmd, "unknown system '" + s + "'; known: " + Systems.names()
-                        + ", and the check canary " + Systems.canaryNames());
+                        + ", the check canary " + Systems.canaryNames() + " and the reference " + Systems.referenceNames());
             }
         }
         for (String d : dbs) {

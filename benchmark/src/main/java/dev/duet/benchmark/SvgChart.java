@@ -20,7 +20,7 @@ final class SvgChart {
     private static final int HEADER = 50;
     private static final int LEGEND = 40;
     private static final Map<String, String> COLORS = Map.of(
-            "duet", "#1f77b4", "atomikos", "#ff7f0e", "narayana", "#2ca02c", "baseline", "#7f7f7f");
+            "duet", "#1f77b4", "atomikos", "#ff7f0e", "narayana", "#2ca02c", "baseline", "#7f7f7f", "xa-floor", "#d62728");
     private static final String[] FALLBACK_COLORS = {"#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
     private SvgChart() {}

@@ -34,7 +34,7 @@ import org.HdrHistogram.Histogram;
  * begin → enlist bank-a → enlist bank-b → commit over HTTP, against two minimal participants that
  * answer PREPARED and COMMITTED at once. The decision log fsyncs. Everything runs on this machine.
  *
- * <p>Run: {@code bin/bench-coordinator [--concurrency 1,16,64] [--warmup-seconds 5] [--seconds 15]}.
+ * <p>Run: {@code bin/bench-coordinator [--concurrency 1,16,64] [--warmup-seconds 20] [--seconds 15] [--http-floor]}.
  */
 public final class CoordinatorBench {
 
@@ -48,6 +48,8 @@ public final class CoordinatorBench {
   }
 
   static int shards = 0;
+  /** --http-floor: the same exchanges against a stand-in coordinator that does no work. */
+  static boolean httpFloor = false;
 
   public static void main(String[] args) throws Exception {
     int[] levels = {1, 16, 64};
@@ -61,9 +63,10 @@ public final class CoordinatorBench {
         case "--seconds" -> seconds = Integer.parseInt(args[++i]);
         case "--out" -> out = args[++i];
         case "--shards" -> shards = Integer.parseInt(args[++i]);
+        case "--http-floor" -> httpFloor = true;
         default -> {
           System.err.println("bench-coordinator: unknown argument " + args[i]
-              + " (use --concurrency 1,16,64 --warmup-seconds N --seconds N --shards N --out FILE)");
+              + " (use --concurrency 1,16,64 --warmup-seconds N --seconds N --shards N --http-floor --out FILE)");
           System.exit(2);
         }
       }
@@ -77,8 +80,9 @@ public final class CoordinatorBench {
       table.append(String.format(Locale.ROOT, "| %d | %.0f | %.2f | %.2f | %.2f | %d | %.3f | %.1f | %.3f |%n",
           r.concurrency, r.tps, r.p50, r.p99, r.p999, r.failed, r.fsyncsPerTx, r.recordsPerBatch, r.cpuMsPerTx));
     }
-    String machine = String.format(Locale.ROOT, "%d cores, JVM %s, %d s measured after %d s warm-up, log fsync on",
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), seconds, warmupSeconds);
+    String machine = String.format(Locale.ROOT, "%d cores, JVM %s, %d s measured after %d s warm-up, %s",
+        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), seconds, warmupSeconds,
+        httpFloor ? "HTTP FLOOR: a stand-in coordinator that does no work, no log (not a coordinator)" : "log fsync on");
     System.out.println();
     System.out.println(machine);
     System.out.println(table);
@@ -90,6 +94,7 @@ public final class CoordinatorBench {
     Vertx pv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     HttpServer a = participant(pv);
     HttpServer b = participant(pv);
+    if (httpFloor) return runFloor(concurrency, warmupSeconds, seconds, pv, a, b);
     CoordinatorConfig config = CoordinatorConfig.defaults(dir, 0);
     if (shards > 0) config = config.withShards(shards);
     CoordinatorServer server = CoordinatorServer.start(config);
@@ -132,6 +137,80 @@ public final class CoordinatorBench {
     client.close();
     cv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     server.close();
+    pv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return r;
+  }
+
+  /**
+   * The floor under any coordinator that talks this protocol over HTTP in this topology: the same
+   * client loop and participants, the same 8 exchanges per transaction (4 client calls; on commit,
+   * prepare both participants, then commit both), but the coordinator is a stand-in that parses
+   * nothing, logs nothing and answers fixed bodies. No real coordinator can be faster than this.
+   */
+  static Result runFloor(int concurrency, int warmupSeconds, int seconds, Vertx pv, HttpServer a, HttpServer b)
+      throws Exception {
+    Vertx sv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
+    HttpClient toParticipants = sv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(64));
+    String pa = "http://127.0.0.1:" + a.actualPort() + "/tx";
+    String pb = "http://127.0.0.1:" + b.actualPort() + "/tx";
+    String request = "{\"txId\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"participant\":\"p\"}";
+    Buffer begun = Buffer.buffer("{\"id\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"state\":\"ACTIVE\"}");
+    Buffer enlisted = Buffer.buffer("{\"participant\":\"p\"}");
+    Buffer done = Buffer.buffer("{\"id\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"outcome\":\"COMMITTED\"}");
+    List<HttpServer> servers = new ArrayList<>();
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort(); // two servers on one fixed port: Vert.x spreads them over both event loops
+    }
+    for (int i = 0; i < 2; i++) {
+      servers.add(sv.createHttpServer().requestHandler(req -> req.body().onSuccess(x -> {
+        String path = req.path();
+        if (path.endsWith("/commit")) {
+          Future.all(post(toParticipants, pa + "/prepare", request, 200), post(toParticipants, pb + "/prepare", request, 200))
+              .compose(v -> Future.all(post(toParticipants, pa + "/commit", request, 200),
+                  post(toParticipants, pb + "/commit", request, 200)))
+              .onComplete(ar -> req.response().setStatusCode(ar.succeeded() ? 200 : 503).end(done));
+        } else if (path.endsWith("/participants")) {
+          req.response().setStatusCode(201).end(enlisted);
+        } else {
+          req.response().setStatusCode(201).end(begun);
+        }
+      })).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture()
+          .get(10, TimeUnit.SECONDS));
+    }
+    Vertx cv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
+    HttpClient client = cv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(concurrency));
+    String base = "http://127.0.0.1:" + servers.get(0).actualPort();
+    Recorder recorder = new Recorder(3);
+    AtomicLong committed = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicBoolean running = new AtomicBoolean(true);
+    for (int i = 0; i < concurrency; i++) {
+      cv.runOnContext(v -> loop(client, base, "{}", "{}", recorder, committed, failed, running));
+    }
+    Thread.sleep(warmupSeconds * 1000L);
+    recorder.reset();
+    long committedBefore = committed.get();
+    long failedBefore = failed.get();
+    long start = System.nanoTime();
+    long cpuStart = cpuNanos();
+    Thread.sleep(seconds * 1000L);
+    long cpu = cpuNanos() - cpuStart;
+    long elapsed = System.nanoTime() - start;
+    Histogram h = recorder.getIntervalHistogram();
+    long n = committed.get() - committedBefore;
+    running.set(false);
+    Thread.sleep(500);
+    Result r = new Result(concurrency, n / (elapsed / 1e9), h.getValueAtPercentile(50) / 1e3,
+        h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3, n, failed.get() - failedBefore, 0, 0,
+        n == 0 ? 0 : cpu / 1e6 / n);
+    System.out.printf(Locale.ROOT, "HTTP floor, concurrency %d: %.0f tx/s p50 %.2f ms p99 %.2f ms cpu ms/tx %.3f%n",
+        concurrency, r.tps, r.p50, r.p99, r.cpuMsPerTx);
+    client.close();
+    cv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    sv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     pv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return r;
   }
