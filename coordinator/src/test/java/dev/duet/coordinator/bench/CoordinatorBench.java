@@ -94,14 +94,23 @@ public final class CoordinatorBench {
     Vertx pv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     HttpServer a = participant(pv);
     HttpServer b = participant(pv);
-    if (httpFloor) return runFloor(concurrency, warmupSeconds, seconds, pv, a, b);
-    CoordinatorConfig config = CoordinatorConfig.defaults(dir, 0);
-    if (shards > 0) config = config.withShards(shards);
-    CoordinatorServer server = CoordinatorServer.start(config);
+    CoordinatorServer server = null;
+    StandIn standIn = null;
+    int port;
+    if (httpFloor) {
+      standIn = StandIn.start(a.actualPort(), b.actualPort());
+      port = standIn.port();
+    } else {
+      CoordinatorConfig config = CoordinatorConfig.defaults(dir, 0);
+      if (shards > 0) config = config.withShards(shards);
+      server = CoordinatorServer.start(config);
+      port = server.port();
+    }
+    DecisionLog log = server == null ? null : server.decisionLog();
     Vertx cv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     HttpClient client = cv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(concurrency));
-    String base = "http://127.0.0.1:" + server.port();
+    String base = "http://127.0.0.1:" + port;
     String enlistA = "{\"name\":\"bank-a\",\"url\":\"http://127.0.0.1:" + a.actualPort() + "/tx\"}";
     String enlistB = "{\"name\":\"bank-b\",\"url\":\"http://127.0.0.1:" + b.actualPort() + "/tx\"}";
     Recorder recorder = new Recorder(3);
@@ -113,7 +122,7 @@ public final class CoordinatorBench {
     }
     Thread.sleep(warmupSeconds * 1000L);
     recorder.reset();
-    DecisionLog.Stats before = server.decisionLog().stats();
+    DecisionLog.Stats before = log == null ? null : log.stats();
     long committedBefore = committed.get();
     long failedBefore = failed.get();
     long start = System.nanoTime();
@@ -122,21 +131,22 @@ public final class CoordinatorBench {
     long cpu = cpuNanos() - cpuStart;
     long elapsed = System.nanoTime() - start;
     Histogram h = recorder.getIntervalHistogram();
-    DecisionLog.Stats after = server.decisionLog().stats();
+    DecisionLog.Stats after = log == null ? null : log.stats();
     long n = committed.get() - committedBefore;
     running.set(false);
     Thread.sleep(500);
-    long fsyncs = after.fsyncs() - before.fsyncs();
-    long records = after.records() - before.records();
+    long fsyncs = log == null ? 0 : after.fsyncs() - before.fsyncs();
+    long records = log == null ? 0 : after.records() - before.records();
     Result r = new Result(concurrency, n / (elapsed / 1e9), h.getValueAtPercentile(50) / 1e3,
         h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3, n,
         failed.get() - failedBefore, n == 0 ? 0 : (double) fsyncs / n, fsyncs == 0 ? 0 : (double) records / fsyncs,
         n == 0 ? 0 : cpu / 1e6 / n);
-    System.out.printf(Locale.ROOT, "concurrency %d: %.0f tx/s p50 %.2f ms p99 %.2f ms fsyncs/tx %.3f cpu ms/tx %.3f%n",
-        concurrency, r.tps, r.p50, r.p99, r.fsyncsPerTx, r.cpuMsPerTx);
+    System.out.printf(Locale.ROOT, "%sconcurrency %d: %.0f tx/s p50 %.2f ms p99 %.2f ms fsyncs/tx %.3f cpu ms/tx %.3f%n",
+        httpFloor ? "HTTP floor, " : "", concurrency, r.tps, r.p50, r.p99, r.fsyncsPerTx, r.cpuMsPerTx);
     client.close();
     cv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    server.close();
+    if (server != null) server.close();
+    if (standIn != null) standIn.close();
     pv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return r;
   }
@@ -144,75 +154,43 @@ public final class CoordinatorBench {
   /**
    * The floor under any coordinator that talks this protocol over HTTP in this topology: the same
    * client loop and participants, the same 8 exchanges per transaction (4 client calls; on commit,
-   * prepare both participants, then commit both), but the coordinator is a stand-in that parses
+   * prepare both participants, then commit both), but the coordinator is this stand-in, which parses
    * nothing, logs nothing and answers fixed bodies. No real coordinator can be faster than this.
    */
-  static Result runFloor(int concurrency, int warmupSeconds, int seconds, Vertx pv, HttpServer a, HttpServer b)
-      throws Exception {
-    Vertx sv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
-    HttpClient toParticipants = sv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(64));
-    String pa = "http://127.0.0.1:" + a.actualPort() + "/tx";
-    String pb = "http://127.0.0.1:" + b.actualPort() + "/tx";
-    String request = "{\"txId\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"participant\":\"p\"}";
-    Buffer begun = Buffer.buffer("{\"id\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"state\":\"ACTIVE\"}");
-    Buffer enlisted = Buffer.buffer("{\"participant\":\"p\"}");
-    Buffer done = Buffer.buffer("{\"id\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"outcome\":\"COMMITTED\"}");
-    List<HttpServer> servers = new ArrayList<>();
-    int port;
-    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
-      port = free.getLocalPort(); // two servers on one fixed port: Vert.x spreads them over both event loops
+  record StandIn(Vertx vertx, int port) {
+    static StandIn start(int portA, int portB) throws Exception {
+      Vertx sv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)); // as the coordinator's 2 shards
+      HttpClient toParticipants = sv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
+          new PoolOptions().setHttp1MaxSize(64));
+      String pa = "http://127.0.0.1:" + portA + "/tx";
+      String pb = "http://127.0.0.1:" + portB + "/tx";
+      String request = "{\"txId\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"participant\":\"p\"}";
+      Buffer begun = Buffer.buffer("{\"id\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"state\":\"ACTIVE\"}");
+      Buffer enlisted = Buffer.buffer("{\"participant\":\"p\"}");
+      Buffer done = Buffer.buffer("{\"id\":\"01JDUMMYDUMMYDUMMYDUMMYDUM\",\"outcome\":\"COMMITTED\"}");
+      int port;
+      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+        port = free.getLocalPort(); // two servers on one fixed port: Vert.x spreads them over both loops
+      }
+      for (int i = 0; i < 2; i++) {
+        sv.createHttpServer().requestHandler(req -> req.body().onSuccess(x -> {
+          String path = req.path();
+          if (path.endsWith("/commit")) {
+            Future.all(post(toParticipants, pa + "/prepare", request, 200), post(toParticipants, pb + "/prepare", request, 200))
+                .compose(v -> Future.all(post(toParticipants, pa + "/commit", request, 200),
+                    post(toParticipants, pb + "/commit", request, 200)))
+                .onComplete(ar -> req.response().setStatusCode(ar.succeeded() ? 200 : 503).end(done));
+          } else {
+            req.response().setStatusCode(201).end(path.endsWith("/participants") ? enlisted : begun);
+          }
+        })).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
+      return new StandIn(sv, port);
     }
-    for (int i = 0; i < 2; i++) {
-      servers.add(sv.createHttpServer().requestHandler(req -> req.body().onSuccess(x -> {
-        String path = req.path();
-        if (path.endsWith("/commit")) {
-          Future.all(post(toParticipants, pa + "/prepare", request, 200), post(toParticipants, pb + "/prepare", request, 200))
-              .compose(v -> Future.all(post(toParticipants, pa + "/commit", request, 200),
-                  post(toParticipants, pb + "/commit", request, 200)))
-              .onComplete(ar -> req.response().setStatusCode(ar.succeeded() ? 200 : 503).end(done));
-        } else if (path.endsWith("/participants")) {
-          req.response().setStatusCode(201).end(enlisted);
-        } else {
-          req.response().setStatusCode(201).end(begun);
-        }
-      })).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture()
-          .get(10, TimeUnit.SECONDS));
+
+    void close() throws Exception {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
-    Vertx cv = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
-    HttpClient client = cv.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(concurrency));
-    String base = "http://127.0.0.1:" + servers.get(0).actualPort();
-    Recorder recorder = new Recorder(3);
-    AtomicLong committed = new AtomicLong();
-    AtomicLong failed = new AtomicLong();
-    AtomicBoolean running = new AtomicBoolean(true);
-    for (int i = 0; i < concurrency; i++) {
-      cv.runOnContext(v -> loop(client, base, "{}", "{}", recorder, committed, failed, running));
-    }
-    Thread.sleep(warmupSeconds * 1000L);
-    recorder.reset();
-    long committedBefore = committed.get();
-    long failedBefore = failed.get();
-    long start = System.nanoTime();
-    long cpuStart = cpuNanos();
-    Thread.sleep(seconds * 1000L);
-    long cpu = cpuNanos() - cpuStart;
-    long elapsed = System.nanoTime() - start;
-    Histogram h = recorder.getIntervalHistogram();
-    long n = committed.get() - committedBefore;
-    running.set(false);
-    Thread.sleep(500);
-    Result r = new Result(concurrency, n / (elapsed / 1e9), h.getValueAtPercentile(50) / 1e3,
-        h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3, n, failed.get() - failedBefore, 0, 0,
-        n == 0 ? 0 : cpu / 1e6 / n);
-    System.out.printf(Locale.ROOT, "HTTP floor, concurrency %d: %.0f tx/s p50 %.2f ms p99 %.2f ms cpu ms/tx %.3f%n",
-        concurrency, r.tps, r.p50, r.p99, r.cpuMsPerTx);
-    client.close();
-    cv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    sv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    pv.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    return r;
   }
 
   /** One client: transactions back to back until told to stop. Latency in microseconds. */
