@@ -56,8 +56,14 @@ class IdempotentRetryAfterCrashTest {
   static final long INITIAL_BALANCE = FailpointCrashSuite.INITIAL_BALANCE;
   /** Ended transactions the coordinator remembers; the oldest is forgotten past it. */
   static final int RETAINED = 3;
-  /** Cluster passes this as --prepare-timeout-ms. */
-  static final long PREPARE_TIMEOUT_MS = 5_000;
+  /**
+   * The coordinator's prepare timeout here ({@link ForgetfulCoordinator} takes it instead of the
+   * Cluster's 5 s): long enough that a retry after the transfer service's restart surely lands
+   * while the coordinator is still preparing.
+   */
+  static final long PREPARE_TIMEOUT_MS = 10_000;
+  /** How long a bank's prepare is held when the coordinator must still commit: well inside the timeout. */
+  static final long HELD_PREPARE_MS = 7_000;
   static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
 
   private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -84,7 +90,7 @@ class IdempotentRetryAfterCrashTest {
     List<String> coordinator = Cluster.jvm(List.of("-cp", System.getProperty("java.class.path"),
         ForgetfulCoordinator.class.getName()));
     c = Cluster.start(new Cluster.Options(dir, coordinator, Launch.demo(), null, false, 1, ACCOUNTS, INITIAL_BALANCE,
-        10_000, 300));
+        2 * PREPARE_TIMEOUT_MS + 5_000, 300));
     audit = new Audit(c.bankUrls());
     assertThat(Audit.sum(audit.awaitQuiescence(ANSWER_TIMEOUT))).isEqualTo(c.expectedTotal());
   }
@@ -239,11 +245,46 @@ class IdempotentRetryAfterCrashTest {
   }
 
   /**
+   * A retry that arrives while the coordinator is still preparing must say "in progress" (503),
+   * never "aborted": the source ledger is empty then only because nothing has committed yet, and a
+   * client told "aborted" would send the money again under a new key. Here the prepare is held
+   * {@value #HELD_PREPARE_MS} ms, the retries start as soon as the transfer service is back, and the
+   * transaction then commits.
+   */
+  @Test
+  @Order(5)
+  void aRetryWhileTheCoordinatorIsStillPreparing_isInProgressThenCommitted() throws Exception {
+    Move m = new Move("bank-a", 9, "bank-b", 10, 1_300);
+    String key = "retried-while-preparing-4b";
+    Snapshot before = snapshot(m);
+
+    long killedAt = System.nanoTime();
+    killTransfersDuringPrepare(c.banks.get("bank-a"), key, m, HELD_PREPARE_MS);
+    c.transfers().start(Cluster.START_TIMEOUT);
+    long backAfterMs = Duration.ofNanos(System.nanoTime() - killedAt).toMillis();
+
+    List<Http.Response> inProgress = new ArrayList<>();
+    Http.Response r = retryUntilAnswered(key, m, inProgress);
+    assertThat(inProgress)
+        .as("the transfer service was back %d ms after the kill, inside the %d ms the prepare was held:"
+            + " the first retry must have found the transfer in progress; got %s", backAfterMs, HELD_PREPARE_MS, r.text())
+        .isNotEmpty();
+    for (Http.Response p : inProgress) {
+      assertThat(p.str("error")).as(p.text()).isEqualTo("TRANSFER_IN_PROGRESS");
+      assertThat(p.str("txId")).isEqualTo(r.str("txId"));
+    }
+    assertCommitted(r, m);
+    assertMovedOnce(m, before, r.str("txId"), 0);
+    assertSameAnswerAgain(key, m, r);
+    settled.put(key, new Settled(m, r));
+  }
+
+  /**
    * A settled key (committed or aborted after a crash) sent with a different body is a 422 that
    * moves nothing; with its own body it still gets its first answer.
    */
   @Test
-  @Order(5)
+  @Order(6)
   void theSameKeyWithAnotherBodyIs422AndMovesNothing() throws Exception {
     assertThat(settled).as("keys settled by the tests before").isNotEmpty();
     Map<String, List<Move>> reuses = new LinkedHashMap<>();
@@ -436,7 +477,8 @@ class IdempotentRetryAfterCrashTest {
 
   /**
    * The coordinator's own server, as {@code dev.duet.coordinator.Main} starts it, but remembering
-   * only {@value #RETAINED} ended transactions. Takes the flags {@link Cluster} passes.
+   * only {@value #RETAINED} ended transactions and preparing for up to {@value #PREPARE_TIMEOUT_MS} ms.
+   * Takes the other flags {@link Cluster} passes.
    */
   static final class ForgetfulCoordinator {
     public static void main(String[] args) throws Exception {
@@ -446,7 +488,7 @@ class IdempotentRetryAfterCrashTest {
         else flags.put(args[i], args[++i]);
       }
       Failpoints.configure(flags.get("--failpoints"));
-      long prepareTimeoutMs = Long.parseLong(flags.getOrDefault("--prepare-timeout-ms", "10000"));
+      long prepareTimeoutMs = PREPARE_TIMEOUT_MS;
       long backoffMaxMs = Long.parseLong(flags.getOrDefault("--retry-backoff-max-ms", "30000"));
       CoordinatorConfig base = CoordinatorConfig.defaults(Path.of(flags.get("--data-dir")), Integer.parseInt(flags.get("--port")));
       ProtocolConfig protocol = base.protocol().withPrepareTimeoutMs(prepareTimeoutMs)
