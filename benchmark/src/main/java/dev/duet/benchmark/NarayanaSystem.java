@@ -9,9 +9,6 @@ import jakarta.transaction.Transaction;
 import jakarta.transaction.TransactionManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import javax.sql.XAConnection;
-import javax.transaction.xa.XAResource;
 
 /**
  * Narayana JTA 7 in this JVM: its arjunacore TransactionManager, with both banks' XAResources enlisted explicitly in
@@ -21,27 +18,6 @@ import javax.transaction.xa.XAResource;
  * <p>No RecoveryManager is started (Narayana runs recovery only when asked; Atomikos runs it in-process by default).
  */
 public final class NarayanaSystem implements TransferSystem {
-
-    private record XaPair(XAConnection xa, XAConnection xb, Connection a, Connection b, XAResource ra,
-            XAResource rb) implements AutoCloseable {
-        static XaPair open(DatabasePair dbs) throws Exception {
-            XAConnection xa = dbs.xaDataSource(Bank.A).getXAConnection();
-            XAConnection xb = dbs.xaDataSource(Bank.B).getXAConnection();
-            return new XaPair(xa, xb, xa.getConnection(), xb.getConnection(), xa.getXAResource(),
-                    xb.getXAResource());
-        }
-
-        @Override
-        public void close() throws Exception {
-            try {
-                a.close();
-                b.close();
-            } finally {
-                xa.close();
-                xb.close();
-            }
-        }
-    }
 
     private final int concurrency;
     private TransactionManager tm;

@@ -1,9 +1,7 @@
 package dev.duet.benchmark;
 
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.sql.XAConnection;
 import javax.transaction.xa.XAException;
 import javax.transaction.xa.XAResource;
 import javax.transaction.xa.Xid;
@@ -16,20 +14,6 @@ import javax.transaction.xa.Xid;
  * this, so this cell says how fast any XA-based system can be on these databases and this machine.
  */
 public final class XaFloorSystem implements TransferSystem {
-
-    private record Pair(XAConnection xa, XAConnection xb, Connection a, Connection b, XAResource ra,
-            XAResource rb) implements AutoCloseable {
-        @Override
-        public void close() throws Exception {
-            try {
-                a.close();
-                b.close();
-            } finally {
-                xa.close();
-                xb.close();
-            }
-        }
-    }
 
     private record BenchXid(byte[] global, byte[] branch) implements Xid {
         @Override
@@ -54,7 +38,7 @@ public final class XaFloorSystem implements TransferSystem {
     private final int concurrency;
     private final AtomicLong next = new AtomicLong();
     private final String run = Long.toString(System.nanoTime(), 36);
-    private PerThread<Pair> connections;
+    private PerThread<XaPair> connections;
 
     public XaFloorSystem(int concurrency) {
         this.concurrency = concurrency;
@@ -74,16 +58,12 @@ public final class XaFloorSystem implements TransferSystem {
 
     @Override
     public void setUp(DatabasePair dbs) {
-        connections = new PerThread<>(concurrency, () -> {
-            XAConnection xa = dbs.xaDataSource(Bank.A).getXAConnection();
-            XAConnection xb = dbs.xaDataSource(Bank.B).getXAConnection();
-            return new Pair(xa, xb, xa.getConnection(), xb.getConnection(), xa.getXAResource(), xb.getXAResource());
-        });
+        connections = new PerThread<>(concurrency, () -> XaPair.open(dbs));
     }
 
     @Override
     public boolean transfer(long fromId, long toId, long amount) throws Exception {
-        Pair p = connections.get();
+        XaPair p = connections.get();
         byte[] global = (run + "-" + next.incrementAndGet()).getBytes(StandardCharsets.US_ASCII);
         Xid xidA = new BenchXid(global, BRANCH_A);
         Xid xidB = new BenchXid(global, BRANCH_B);
