@@ -9,6 +9,7 @@ import dev.duet.failpoints.Failpoints;
 import dev.duet.wire.ErrorCodes;
 import dev.duet.wire.Json;
 import dev.duet.wire.Limits;
+import dev.duet.coordinator.protocol.Action.Target;
 import dev.duet.wire.Messages.BeginRequest;
 import dev.duet.wire.Messages.EnlistRequest;
 import dev.duet.wire.Messages.ErrorBody;
@@ -114,6 +115,7 @@ public final class Api {
   private void begin(RoutingContext ctx) {
     Buffer body = ctx.body().buffer();
     Long timeoutMs = null;
+    List<Target> participants = List.of();
     if (body != null && body.length() > 0) {
       BeginRequest req = readJson(ctx, body, BeginRequest.class);
       if (req == null) return;
@@ -123,6 +125,10 @@ public final class Api {
             + " and " + Limits.TX_TIMEOUT_MS_MAX + " (default " + Limits.TX_TIMEOUT_MS_DEFAULT + ")");
         return;
       }
+      if (req.participants() != null) {
+        participants = participantsAtBegin(ctx, req.participants());
+        if (participants == null) return;
+      }
     }
     if (!server.decisionLog().healthy()) {
       error(ctx, 503, ErrorCodes.UNAVAILABLE, "the decision log has failed; the coordinator takes no new transactions");
@@ -130,7 +136,8 @@ public final class Api {
     }
     String id = TxIds.next(System.currentTimeMillis());
     Long timeout = timeoutMs;
-    respond(ctx, server.shardFor(id).submit((core, rid, now) -> core.begin(id, timeout, now)), a -> {
+    List<Target> enlisted = participants;
+    respond(ctx, server.shardFor(id).submit((core, rid, now) -> core.begin(id, timeout, enlisted, now)), a -> {
       if (!a.isRejection()) {
         metrics.begun();
         ctx.response().putHeader("Location", "/v1/transactions/" + id);
@@ -144,19 +151,50 @@ public final class Api {
     if (id == null) return;
     EnlistRequest req = readJson(ctx, ctx.body().buffer(), EnlistRequest.class);
     if (req == null) return;
-    if (req.name() == null || !NAME.matcher(req.name()).matches()) {
-      error(ctx, 400, ErrorCodes.BAD_REQUEST, "name must be 1-" + Limits.PARTICIPANT_NAME_BYTES_MAX
+    Target p = participant(ctx, req, "");
+    if (p == null) return;
+    respond(ctx, server.shardFor(id).submit((core, rid, now) -> core.enlist(id, p.name(), p.url(), now)),
+        a -> answer(ctx, a));
+  }
+
+  /** A participant as enlisted, with its url normalized; null after answering 400. */
+  private Target participant(RoutingContext ctx, EnlistRequest req, String where) {
+    if (req == null || req.name() == null || !NAME.matcher(req.name()).matches()) {
+      error(ctx, 400, ErrorCodes.BAD_REQUEST, where + "name must be 1-" + Limits.PARTICIPANT_NAME_BYTES_MAX
           + " characters of A-Z a-z 0-9 . _ -");
-      return;
+      return null;
     }
     String url = normalizeUrl(req.url());
     if (url == null) {
-      error(ctx, 400, ErrorCodes.BAD_REQUEST, "url must be an absolute http(s) URL with a host, without query or fragment, at most "
+      error(ctx, 400, ErrorCodes.BAD_REQUEST, where + "url must be an absolute http(s) URL with a host, without query or fragment, at most "
           + Limits.PARTICIPANT_URL_CHARS_MAX + " characters");
-      return;
+      return null;
     }
-    respond(ctx, server.shardFor(id).submit((core, rid, now) -> core.enlist(id, req.name(), url, now)),
-        a -> answer(ctx, a));
+    return new Target(req.name(), url);
+  }
+
+  /**
+   * The participants of a begin request, each checked as an enlist would be; a name listed twice
+   * with the same url counts once. Null after answering 400: then no transaction is begun.
+   */
+  private List<Target> participantsAtBegin(RoutingContext ctx, List<EnlistRequest> given) {
+    if (given.size() > Limits.PARTICIPANTS_PER_TX_MAX) {
+      error(ctx, 400, ErrorCodes.BAD_REQUEST, "a transaction takes at most " + Limits.PARTICIPANTS_PER_TX_MAX
+          + " participants; got " + given.size());
+      return null;
+    }
+    Map<String, Target> byName = new LinkedHashMap<>();
+    for (int i = 0; i < given.size(); i++) {
+      Target p = participant(ctx, given.get(i), "participants[" + i + "]: ");
+      if (p == null) return null;
+      Target seen = byName.putIfAbsent(p.name(), p);
+      if (seen != null && !seen.url().equals(p.url())) {
+        error(ctx, 400, ErrorCodes.BAD_REQUEST, "participants[" + i + "]: '" + p.name()
+            + "' is listed twice with different urls");
+        return null;
+      }
+    }
+    return List.copyOf(byName.values());
   }
 
   private void commit(RoutingContext ctx) {

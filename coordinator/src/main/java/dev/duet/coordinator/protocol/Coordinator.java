@@ -77,6 +77,17 @@ public final class Coordinator {
 
   /** Begins a transaction with the id the shell generated. */
   public Answer begin(String id, Long timeoutMs, long nowMs) {
+    return begin(id, timeoutMs, List.of(), nowMs);
+  }
+
+  /**
+   * Begins a transaction with {@code participants} already enlisted (names distinct, validated by
+   * the shell), exactly as if each had enlisted itself right after the begin.
+   */
+  public Answer begin(String id, Long timeoutMs, List<Target> participants, long nowMs) {
+    Check.that(participants.size() <= Limits.PARTICIPANTS_PER_TX_MAX, "participants at begin are bounded");
+    Check.that(participants.stream().map(Target::name).distinct().count() == participants.size(),
+        "participants at begin have distinct names");
     Check.that(TxIds.isValid(id), "begin takes a valid id");
     Check.that(!live.containsKey(id) && !finished.containsKey(id), "transaction ids are never reused");
     long timeout = ProtocolConfig.txTimeoutMs(timeoutMs);
@@ -87,6 +98,7 @@ public final class Coordinator {
           "the coordinator holds " + live.size() + " unfinished transactions (liveTransactionsMax); retry later");
     }
     Transaction tx = new Transaction(id, nowMs, nowMs + timeout);
+    for (Target t : participants) tx.branches.put(t.name(), new Branch(t.name(), t.url()));
     live.put(id, tx);
     timers.arm(tx.deadlineMs, id, Timers.Kind.DEADLINE, null, 0);
     return Answer.view(tx.view(), true);

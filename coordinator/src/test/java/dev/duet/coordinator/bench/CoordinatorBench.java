@@ -50,6 +50,8 @@ public final class CoordinatorBench {
   static int shards = 0;
   /** --http-floor: the same exchanges against a stand-in coordinator that does no work. */
   static boolean httpFloor = false;
+  /** --enlist-at-begin: the client names both participants in the begin (2 client calls, not 4). */
+  static boolean enlistAtBegin = false;
 
   public static void main(String[] args) throws Exception {
     int[] levels = {1, 16, 64};
@@ -64,9 +66,10 @@ public final class CoordinatorBench {
         case "--out" -> out = args[++i];
         case "--shards" -> shards = Integer.parseInt(args[++i]);
         case "--http-floor" -> httpFloor = true;
+        case "--enlist-at-begin" -> enlistAtBegin = true;
         default -> {
           System.err.println("bench-coordinator: unknown argument " + args[i]
-              + " (use --concurrency 1,16,64 --warmup-seconds N --seconds N --shards N --http-floor --out FILE)");
+              + " (use --concurrency 1,16,64 --warmup-seconds N --seconds N --shards N --http-floor --enlist-at-begin --out FILE)");
           System.exit(2);
         }
       }
@@ -82,7 +85,8 @@ public final class CoordinatorBench {
     }
     String machine = String.format(Locale.ROOT, "%d cores, JVM %s, %d s measured after %d s warm-up, %s",
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), seconds, warmupSeconds,
-        httpFloor ? "HTTP FLOOR: a stand-in coordinator that does no work, no log (not a coordinator)" : "log fsync on");
+        (httpFloor ? "HTTP FLOOR: a stand-in coordinator that does no work, no log (not a coordinator)" : "log fsync on")
+            + (enlistAtBegin ? ", participants named in the begin (6 exchanges per transaction)" : ", begin + 2 enlists + commit (8 exchanges per transaction)"));
     System.out.println();
     System.out.println(machine);
     System.out.println(table);
@@ -198,10 +202,12 @@ public final class CoordinatorBench {
       AtomicLong committed, AtomicLong failed, AtomicBoolean running) {
     if (!running.get()) return;
     long start = System.nanoTime();
-    post(client, base + "/v1/transactions", "{}", 201)
+    String begin = enlistAtBegin ? "{\"participants\":[" + enlistA + "," + enlistB + "]}" : "{}";
+    post(client, base + "/v1/transactions", begin, 201)
         .compose(body -> {
           String id = body.toJsonObject().getString("id");
           String tx = base + "/v1/transactions/" + id;
+          if (enlistAtBegin) return post(client, tx + "/commit", "", 200);
           return post(client, tx + "/participants", enlistA, 201)
               .compose(x -> post(client, tx + "/participants", enlistB, 201))
               .compose(x -> post(client, tx + "/commit", "", 200));

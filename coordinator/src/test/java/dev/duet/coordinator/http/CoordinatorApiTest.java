@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.duet.coordinator.config.CoordinatorConfig;
 import dev.duet.coordinator.protocol.ProtocolConfig;
 import dev.duet.coordinator.shell.CoordinatorServer;
+import dev.duet.wire.Limits;
 import dev.duet.wire.Vote;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -243,6 +244,13 @@ class CoordinatorApiTest {
         new Case("/v1/transactions", "{\"timeoutMs\":99999999999}", 400, "BAD_REQUEST"),
         new Case("/v1/transactions", "{\"timeoutMs\":1000,\"extra\":1}", 400, "BAD_JSON"),
         new Case("/v1/transactions", "[1,2]", 400, "BAD_JSON"),
+        new Case("/v1/transactions", "{\"participants\":\"a\"}", 400, "BAD_JSON"),
+        new Case("/v1/transactions", "{\"participants\":[null]}", 400, "BAD_REQUEST"),
+        new Case("/v1/transactions", "{\"participants\":[{\"name\":\"a\"}]}", 400, "BAD_REQUEST"),
+        new Case("/v1/transactions", "{\"participants\":[{\"name\":\"a\",\"url\":\"http://x/tx\"},"
+            + "{\"name\":\"a\",\"url\":\"http://y/tx\"}]}", 400, "BAD_REQUEST"),
+        new Case("/v1/transactions", "{\"participants\":[" + String.join(",", java.util.Collections.nCopies(
+            Limits.PARTICIPANTS_PER_TX_MAX + 1, "{\"name\":\"a\",\"url\":\"http://x/tx\"}")) + "]}", 400, "BAD_REQUEST"),
         new Case(enlistPath, "", 400, "BAD_JSON"),
         new Case(enlistPath, "{\"name\":\"a\"}", 400, "BAD_REQUEST"),
         new Case(enlistPath, "{\"name\":\"a b\",\"url\":\"http://x/tx\"}", 400, "BAD_REQUEST"),
@@ -266,10 +274,31 @@ class CoordinatorApiTest {
     Http.Response list = http.get("/v1/transactions?limit=0");
     assertThat(list.status()).isEqualTo(400);
     assertThat(http.get("/v1/transactions?state=SLEEPING").status()).isEqualTo(400);
-    // Nothing changed: still ACTIVE, no participants.
+    // Nothing changed: still ACTIVE, no participants, and no refused begin began anything.
     Http.Response s = http.get("/v1/transactions/" + id);
     assertThat(s.str("state")).isEqualTo("ACTIVE");
     assertThat(s.json().get("participants")).isEmpty();
+    assertThat(http.get("/v1/transactions").json().get("transactions")).hasSize(1);
+  }
+
+  @Test
+  void participantsNamedAtBeginAreEnlistedAndCommitted() {
+    Http.Response r = http.post("/v1/transactions", "{\"timeoutMs\":30000,\"participants\":["
+        + "{\"name\":\"" + a.name + "\",\"url\":\"" + a.url() + "\"},"
+        + "{\"name\":\"" + b.name + "\",\"url\":\"" + b.url() + "\"},"
+        + "{\"name\":\"" + a.name + "\",\"url\":\"" + a.url() + "\"}]}");
+    assertThat(r.status()).as(r.text()).isEqualTo(201);
+    String id = r.str("id");
+    assertThat(r.json().get("participants")).as("listed twice with one url: once").hasSize(2);
+    // A participant that enlists itself anyway (the SDK's join does) is welcome: same name, same url.
+    Http.Response again = http.post("/v1/transactions/" + id + "/participants",
+        "{\"name\":\"" + a.name + "\",\"url\":\"" + a.url() + "\"}");
+    assertThat(again.status()).as(again.text()).isEqualTo(200);
+    Http.Response c = http.post("/v1/transactions/" + id + "/commit?wait=true", null);
+    assertThat(c.status()).as(c.text()).isEqualTo(200);
+    assertThat(c.str("outcome")).isEqualTo("COMMITTED");
+    assertThat(a.branches.get(id)).isEqualTo(TestParticipant.BranchState.COMMITTED);
+    assertThat(b.branches.get(id)).isEqualTo(TestParticipant.BranchState.COMMITTED);
   }
 
   @Test

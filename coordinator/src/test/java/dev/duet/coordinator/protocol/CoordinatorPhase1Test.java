@@ -18,6 +18,7 @@ import dev.duet.wire.ErrorCodes;
 import dev.duet.wire.Limits;
 import dev.duet.wire.Messages.TxView;
 import dev.duet.wire.Outcome;
+import dev.duet.wire.TxIds;
 import dev.duet.wire.TxState;
 import dev.duet.wire.Vote;
 import java.util.List;
@@ -42,6 +43,24 @@ class CoordinatorPhase1Test {
     assertThat(v.deadline()).isEqualTo(d.now + 5_000);
     String dflt = d.begin();
     assertThat(d.view(dflt).deadline()).isEqualTo(d.now + Limits.TX_TIMEOUT_MS_DEFAULT);
+  }
+
+  @Test
+  @DisplayName("begin with participants: enlisted at once, as if each had enlisted itself; the commit prepares them")
+  void beginWithParticipantsEnlistsThem() {
+    String id = TxIds.next(d.now);
+    Answer begun = d.core.begin(id, null, List.of(new Target("a", url("a")), new Target("b", url("b"))), d.now);
+    assertThat(begun.created()).isTrue();
+    assertThat(d.view(id).participants()).extracting(p -> p.name() + " " + p.url())
+        .containsExactly("a " + url("a"), "b " + url("b"));
+    Answer again = d.enlist(id, "a");
+    assertThat(again.isRejection()).as("a participant enlisting itself again is welcome").isFalse();
+    assertThat(again.created()).isFalse();
+    assertThat(d.core.enlist(id, "b", "http://elsewhere.test/tx", d.now).errorCode())
+        .isEqualTo(ErrorCodes.PARTICIPANT_CONFLICT);
+    assertThat(d.take()).as("begin and enlist send nothing").isEmpty();
+    assertThat(d.core.commit(id, d.nextRequestId(), false, d.now)).as("parked until decided").isNull();
+    assertThat(sentTo(d.take(), Send.Kind.PREPARE)).containsExactly("a", "b");
   }
 
   @Test

@@ -125,6 +125,33 @@ class EndToEndTest {
   }
 
   @Test
+  void participantsNamedAtBeginAreEnlistedBeforeTheyWork() throws Exception {
+    long a = h2.db.balance();
+    long b = pg.db.balance();
+    java.util.Map<String, String> both = new java.util.LinkedHashMap<>();
+    both.put("bank-h2", h2.url + "/duet");
+    both.put("bank-pg", pg.url + "/duet");
+    TxContext tx = await(client.begin(10_000, both));
+    assertThat(await(client.view(tx.txId())).participants()).as("enlisted by the begin").hasSize(2);
+    // Their own joins enlist again with the same url: welcome, still two.
+    assertThat(add(h2, tx.headerValue(), -40).statusCode()).isEqualTo(200);
+    assertThat(add(pg, tx.headerValue(), 40).statusCode()).isEqualTo(200);
+    assertThat(await(client.view(tx.txId())).participants()).hasSize(2);
+    assertThat(await(client.commit(tx)).outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(h2.db.balance()).isEqualTo(a - 40);
+    assertThat(pg.db.balance()).isEqualTo(b + 40);
+
+    // A participant named at begin that then does no work has nothing to prepare: it votes ABORT,
+    // so the transaction aborts and the other's work is rolled back. Never a half commit.
+    TxContext idle = await(client.begin(10_000, both));
+    assertThat(add(h2, idle.headerValue(), -7).statusCode()).isEqualTo(200);
+    assertThat(await(client.commit(idle)).outcome()).isEqualTo(Outcome.ABORTED);
+    assertThat(h2.db.balance()).isEqualTo(a - 40);
+    assertThat(pg.db.balance()).isEqualTo(b + 40);
+    assertThat(h2.participant.inDoubt()).isEmpty();
+  }
+
+  @Test
   void failedWorkAbortsTheWholeTransaction() throws Exception {
     long a = h2.db.balance();
     long b = pg.db.balance();
