@@ -1,6 +1,7 @@
 package dev.duet.coordinator.http;
 
 import dev.duet.coordinator.metrics.CoordinatorMetrics;
+import dev.duet.coordinator.protocol.Action.Target;
 import dev.duet.coordinator.protocol.Answer;
 import dev.duet.coordinator.protocol.Coordinator;
 import dev.duet.coordinator.shell.CoordinatorServer;
@@ -9,7 +10,6 @@ import dev.duet.failpoints.Failpoints;
 import dev.duet.wire.ErrorCodes;
 import dev.duet.wire.Json;
 import dev.duet.wire.Limits;
-import dev.duet.coordinator.protocol.Action.Target;
 import dev.duet.wire.Messages.BeginRequest;
 import dev.duet.wire.Messages.EnlistRequest;
 import dev.duet.wire.Messages.ErrorBody;
