@@ -1,6 +1,5 @@
 package dev.duet.benchmark;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -20,23 +19,6 @@ public final class CanarySystem implements TransferSystem {
     static final int BREAK_EVERY = 50;
     /** Prepared branches kept open at most; past it the canary stops breaking things (it has made its point). */
     static final int LEFT_PREPARED_MAX = 32;
-
-    private record CanaryXid(long n) implements Xid {
-        @Override
-        public int getFormatId() {
-            return 0xCA7A;
-        }
-
-        @Override
-        public byte[] getGlobalTransactionId() {
-            return ("canary-" + n).getBytes(StandardCharsets.US_ASCII);
-        }
-
-        @Override
-        public byte[] getBranchQualifier() {
-            return "b".getBytes(StandardCharsets.US_ASCII);
-        }
-    }
 
     private final BaselineSystem baseline;
     private final AtomicLong calls = new AtomicLong();
@@ -87,7 +69,7 @@ public final class CanarySystem implements TransferSystem {
         XAConnection xb = dbs.xaDataSource(Bank.B).getXAConnection();
         leftPrepared.add(xb);
         XAResource rb = xb.getXAResource();
-        Xid xid = new CanaryXid(n);
+        Xid xid = BenchXid.of(0xCA7A, "canary-" + n, "b");
         rb.start(xid, XAResource.TMNOFLAGS);
         Workload.credit(xb.getConnection(), toId, amount);
         rb.end(xid, XAResource.TMSUCCESS);

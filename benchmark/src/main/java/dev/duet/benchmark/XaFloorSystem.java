@@ -15,23 +15,7 @@ import javax.transaction.xa.Xid;
  */
 public final class XaFloorSystem implements TransferSystem {
 
-    private record BenchXid(byte[] global, byte[] branch) implements Xid {
-        @Override
-        public int getFormatId() {
-            return 0x58414631; // "XAF1"
-        }
-
-        @Override
-        public byte[] getGlobalTransactionId() {
-            return global;
-        }
-
-        @Override
-        public byte[] getBranchQualifier() {
-            return branch;
-        }
-    }
-
+    private static final int FORMAT_ID = 0x58414631; // "XAF1"
     private static final byte[] BRANCH_A = {'a'};
     private static final byte[] BRANCH_B = {'b'};
 
@@ -65,8 +49,8 @@ public final class XaFloorSystem implements TransferSystem {
     public boolean transfer(long fromId, long toId, long amount) throws Exception {
         XaPair p = connections.get();
         byte[] global = (run + "-" + next.incrementAndGet()).getBytes(StandardCharsets.US_ASCII);
-        Xid xidA = new BenchXid(global, BRANCH_A);
-        Xid xidB = new BenchXid(global, BRANCH_B);
+        Xid xidA = new BenchXid(FORMAT_ID, global, BRANCH_A);
+        Xid xidB = new BenchXid(FORMAT_ID, global, BRANCH_B);
         p.ra().start(xidA, XAResource.TMNOFLAGS);
         p.rb().start(xidB, XAResource.TMNOFLAGS);
         boolean moved = false;

@@ -192,11 +192,7 @@ class IdempotentRetryAfterCrashTest {
     List<Http.Response> inProgress = new ArrayList<>();
     Http.Response r = retryUntilAnswered(key, m, inProgress);
     assertAborted(r);
-    for (Http.Response p : inProgress) {
-      assertThat(p.str("error")).as(p.text()).isEqualTo("TRANSFER_IN_PROGRESS");
-      assertThat(p.str("txId")).isEqualTo(r.str("txId"));
-      assertThat(p.str("id")).isEqualTo(r.str("id"));
-    }
+    assertInProgressOf(inProgress, r);
     assertMovedNothing(m, before, r.str("txId"));
 
     assertSameAnswerAgain(key, m, r);
@@ -255,7 +251,7 @@ class IdempotentRetryAfterCrashTest {
   @Order(5)
   void aRetryWhileTheCoordinatorIsStillPreparing_isInProgressThenCommitted() throws Exception {
     Move m = new Move("bank-a", 9, "bank-b", 10, 1_300);
-    String key = "retried-while-preparing-4b";
+    String key = "retried-while-preparing-5";
     Snapshot before = snapshot(m);
 
     long killedAt = System.nanoTime();
@@ -269,10 +265,7 @@ class IdempotentRetryAfterCrashTest {
         .as("the transfer service was back %d ms after the kill, inside the %d ms the prepare was held:"
             + " the first retry must have found the transfer in progress; got %s", backAfterMs, HELD_PREPARE_MS, r.text())
         .isNotEmpty();
-    for (Http.Response p : inProgress) {
-      assertThat(p.str("error")).as(p.text()).isEqualTo("TRANSFER_IN_PROGRESS");
-      assertThat(p.str("txId")).isEqualTo(r.str("txId"));
-    }
+    assertInProgressOf(inProgress, r);
     assertCommitted(r, m);
     assertMovedOnce(m, before, r.str("txId"), 0);
     assertSameAnswerAgain(key, m, r);
@@ -333,6 +326,15 @@ class IdempotentRetryAfterCrashTest {
       if (r.status() == 503 && inProgress != null) inProgress.add(r);
       return r;
     }, r -> r.status() != 503);
+  }
+
+  /** Every 503 before the answer said "in progress" about the same transfer and transaction. */
+  private static void assertInProgressOf(List<Http.Response> inProgress, Http.Response answer) {
+    for (Http.Response p : inProgress) {
+      assertThat(p.str("error")).as(p.text()).isEqualTo("TRANSFER_IN_PROGRESS");
+      assertThat(p.str("txId")).isEqualTo(answer.str("txId"));
+      assertThat(p.str("id")).isEqualTo(answer.str("id"));
+    }
   }
 
   private void assertCommitted(Http.Response r, Move m) {
