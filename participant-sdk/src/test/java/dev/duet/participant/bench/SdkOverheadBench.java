@@ -20,6 +20,7 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +30,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import javax.sql.XAConnection;
 import javax.transaction.xa.XAResource;
@@ -70,6 +72,8 @@ public final class SdkOverheadBench {
   private static final String SDK_BLOCKING = "SDK over HTTP, each call awaited by a thread";
   private static final String NO_OP = "HTTP only, no-op participant";
   private static final int ROUNDS_MAX = 100;
+  /** Branches committed by the XA paths; each adds 1 to one row, so the table's sum must match. */
+  private static final AtomicLong COMMITTED = new AtomicLong();
 
   public static void main(String[] args) throws Exception {
     try {
@@ -148,10 +152,32 @@ public final class SdkOverheadBench {
       }
       System.out.println();
       overheads.forEach(System.out::println);
+      checkMoney(ds);
       client.close();
       coordinator.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       service.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       participant.close();
+    }
+  }
+
+  /** Every committed branch is in the table exactly once and nothing is left prepared, or the figures mean nothing. */
+  static void checkMoney(PGXADataSource ds) throws Exception {
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+      long sum;
+      try (ResultSet rs = st.executeQuery("SELECT COALESCE(SUM(balance), 0) FROM bench")) {
+        rs.next();
+        sum = rs.getLong(1);
+      }
+      long prepared;
+      try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM pg_prepared_xacts")) {
+        rs.next();
+        prepared = rs.getLong(1);
+      }
+      if (sum != COMMITTED.get() || prepared != 0) {
+        throw new IllegalStateException("CHECK FAILED: " + COMMITTED.get() + " branches committed, the table sums to " + sum
+            + ", " + prepared + " left prepared");
+      }
+      System.out.printf("CHECK OK: %d committed branches, each once in the table; nothing left prepared%n", sum);
     }
   }
 
@@ -210,6 +236,7 @@ public final class SdkOverheadBench {
           xa.end(xid, XAResource.TMSUCCESS);
           if (xa.prepare(xid) != XAResource.XA_OK) throw new IllegalStateException("not prepared");
           xa.commit(xid, false);
+          COMMITTED.incrementAndGet();
         }
 
         @Override
@@ -232,6 +259,7 @@ public final class SdkOverheadBench {
       });
       if (participant.prepare(tx) != Vote.PREPARED) throw new IllegalStateException("not prepared");
       if (participant.commit(tx, false) != AckStatus.COMMITTED) throw new IllegalStateException("not committed");
+      COMMITTED.incrementAndGet();
     };
   }
 
@@ -260,6 +288,7 @@ public final class SdkOverheadBench {
         } else {
           prepareThenCommit(loop, client, url, tx, "bench");
         }
+        COMMITTED.incrementAndGet();
       };
     };
   }
