@@ -163,6 +163,7 @@ public final class CoordinatorServer implements AutoCloseable {
   @Override
   public void close() {
     for (HttpServer s : servers) await(s.close());
+    for (Shard s : shards) await(s.stop());
     for (ParticipantClient c : clients) await(c.close());
     await(vertx.close());
     decisionLog.close();

@@ -56,6 +56,9 @@ public final class Shard {
   private long nextRequestId;
   private volatile Coordinator.Stats stats = new Coordinator.Stats(0, 0, 0, 0, 0, 0, 0);
   private long lastStatsMs;
+  private long tickTimer = -1;
+  /** Set by {@link #stop}: no more participant calls. What was decided is in the log; recovery finishes it. */
+  private boolean stopped;
 
   Shard(int index, Vertx vertx, Context context, ProtocolConfig protocol, DecisionLog decisionLog,
       ParticipantClient participants, CoordinatorMetrics metrics, int pendingRequestsMax, long tickMs) {
@@ -67,7 +70,7 @@ public final class Shard {
     this.participants = participants;
     this.metrics = metrics;
     this.pendingRequestsMax = pendingRequestsMax;
-    context.runOnContext(v -> vertx.setPeriodic(tickMs, id -> {
+    context.runOnContext(v -> tickTimer = vertx.setPeriodic(tickMs, id -> {
       long now = System.currentTimeMillis();
       core.tick(now);
       drain();
@@ -104,6 +107,20 @@ public final class Shard {
     onContext(() -> {
       promise.complete(work.apply(core));
       drain();
+    });
+    return promise.future();
+  }
+
+  /**
+   * Stops the clock and the participant calls, before the server closes its HTTP clients: a tick
+   * after that would call a closed client. Transactions in flight stay as the log has them.
+   */
+  public Future<Void> stop() {
+    Promise<Void> promise = Promise.promise();
+    onContext(() -> {
+      stopped = true;
+      if (tickTimer != -1) vertx.cancelTimer(tickTimer);
+      promise.complete();
     });
     return promise.future();
   }
@@ -149,6 +166,7 @@ public final class Shard {
   }
 
   private void send(Send s) {
+    if (stopped) return;
     switch (s.kind()) {
       case PREPARE -> participants.prepare(s.url(), s.txId(), s.participant()).onComplete(ar -> onContext(() -> {
         if (ar.succeeded()) {

@@ -3,6 +3,9 @@ package dev.duet.coordinator.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import dev.duet.coordinator.config.CoordinatorConfig;
 import dev.duet.coordinator.protocol.ProtocolConfig;
 import dev.duet.coordinator.shell.CoordinatorServer;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The coordinator over real HTTP on loopback, with participants that speak the wire protocol. */
 class CoordinatorApiTest {
@@ -192,6 +196,46 @@ class CoordinatorApiTest {
     http = new Http("http://127.0.0.1:" + server.port());
     await().atMost(Duration.ofSeconds(10)).until(() -> b.branches.get(id) == TestParticipant.BranchState.COMMITTED);
     await().atMost(Duration.ofSeconds(5)).until(() -> "COMMITTED".equals(http.get("/v1/transactions/" + id).str("state")));
+  }
+
+  /**
+   * Shutdown while phase 2 is being retried: a retry timer firing after the HTTP clients closed
+   * used to call a closed client, and the event loop logged an unhandled exception with its stack
+   * trace. The race is narrow, so the test closes a busy coordinator several times.
+   */
+  @Test
+  void closingWhilePhaseTwoIsRetriedLogsNoError() throws Exception {
+    server.close();
+    b.phase2FailuresLeft.set(Integer.MAX_VALUE);
+    List<ILoggingEvent> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
+      @Override
+      protected void append(ILoggingEvent e) {
+        if (e.getLevel().isGreaterOrEqual(Level.ERROR)) errors.add(e);
+      }
+    };
+    capture.start();
+    root.addAppender(capture);
+    try {
+      for (int i = 0; i < 8; i++) {
+        server = CoordinatorServer.start(config(dataDir).withProtocol(
+            ProtocolConfig.defaults().withPrepareTimeoutMs(1_000).withRetryBackoffMs(1, 2)));
+        http = new Http("http://127.0.0.1:" + server.port());
+        String id = begin();
+        enlist(id, a);
+        enlist(id, b);
+        assertThat(http.post("/v1/transactions/" + id + "/commit", null).status()).isEqualTo(200);
+        long before = b.count("commit", id);
+        await().atMost(Duration.ofSeconds(5)).until(() -> b.count("commit", id) >= before + 10);
+        server.close();
+        server = null;
+        Thread.sleep(50); // a timer still armed would have fired by now
+      }
+    } finally {
+      root.detachAppender(capture);
+    }
+    assertThat(errors).extracting(ILoggingEvent::getFormattedMessage).isEmpty();
   }
 
   @Test
