@@ -17,6 +17,8 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's calls to participants: {@code POST {url}/prepare|commit|rollback}, signed when
@@ -24,6 +26,8 @@ import java.nio.charset.StandardCharsets;
  * core treats a failed prepare as ABORT and retries a failed commit or rollback.
  */
 public final class ParticipantClient {
+  private static final Logger log = LoggerFactory.getLogger(ParticipantClient.class);
+
 
   /** Bytes of a participant's error reply quoted in the transaction's lastError. */
   private static final int ERROR_QUOTE_CHARS_MAX = 200;
@@ -35,9 +39,14 @@ public final class ParticipantClient {
 
   public ParticipantClient(Vertx vertx, RequestSigner signerOrNull, long prepareTimeoutMs,
       long phase2TimeoutMs, int connectionsPerHostMax) {
-    this.client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setMaxRedirects(0),
-        new PoolOptions().setHttp1MaxSize(connectionsPerHostMax).setMaxWaitQueueSize(100_000));
+    this.client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setMaxRedirects(0))
+        .with(new PoolOptions().setHttp1MaxSize(connectionsPerHostMax).setMaxWaitQueueSize(100_000))
+        // A participant that dies resets its pooled connections. The calls on them fail and are
+        // retried (and reported STUCK if they keep failing); without a handler, Vert.x would also log
+        // each reset as an ERROR.
+        .withConnectHandler(conn -> conn.exceptionHandler(e -> log.debug("connection to {} failed: {}", conn.remoteAddress(), e.toString())))
+        .build();
     this.signer = signerOrNull;
     this.prepareTimeoutMs = prepareTimeoutMs;
     this.phase2TimeoutMs = phase2TimeoutMs;

@@ -38,6 +38,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private final DecisionLog decisionLog;
   private final PrometheusMeterRegistry registry;
   private final List<Shard> shards = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
   private final List<ParticipantClient> clients = new ArrayList<>();
   private final List<HttpServer> servers = new ArrayList<>();
   private int port;
@@ -160,8 +161,10 @@ public final class CoordinatorServer implements AutoCloseable {
     return new Coordinator.Stats(live, finished, committing, aborting, retrying, stuck, timers);
   }
 
+  /** Idempotent: tests and shutdown hooks may both close. */
   @Override
   public void close() {
+    if (!closing.compareAndSet(false, true)) return;
     for (HttpServer s : servers) await(s.close());
     for (Shard s : shards) await(s.stop());
     for (ParticipantClient c : clients) await(c.close());

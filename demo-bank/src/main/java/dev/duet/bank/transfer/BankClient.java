@@ -13,9 +13,13 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The transfer service's calls to the banks. Never fails: an unreachable bank is status 0. */
 public final class BankClient {
+  private static final Logger log = LoggerFactory.getLogger(BankClient.class);
+
   /** Connections to one bank. */
   static final int CONNECTIONS_PER_BANK_MAX = 64;
   /** Requests waiting for a connection, over all banks; past it a call fails at once. */
@@ -35,9 +39,13 @@ public final class BankClient {
   public BankClient(Vertx vertx, Map<String, String> banks, long callTimeoutMs) {
     this.banks = Map.copyOf(banks);
     this.callTimeoutMs = callTimeoutMs;
-    this.client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setMaxRedirects(0),
-        new PoolOptions().setHttp1MaxSize(CONNECTIONS_PER_BANK_MAX).setMaxWaitQueueSize(WAITING_REQUESTS_MAX));
+    this.client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setMaxRedirects(0))
+        .with(new PoolOptions().setHttp1MaxSize(CONNECTIONS_PER_BANK_MAX).setMaxWaitQueueSize(WAITING_REQUESTS_MAX))
+        // A bank that dies resets its pooled connections; the calls on them fail and the transfer
+        // aborts. Without a handler Vert.x would also log each reset as an ERROR.
+        .withConnectHandler(conn -> conn.exceptionHandler(e -> log.debug("connection to {} failed: {}", conn.remoteAddress(), e.toString())))
+        .build();
   }
 
   /** {@code POST /accounts/{account}/debit|credit} inside {@code tx}. */

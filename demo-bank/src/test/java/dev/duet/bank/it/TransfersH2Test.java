@@ -2,6 +2,9 @@ package dev.duet.bank.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.duet.bank.load.Audit;
 import dev.duet.bank.load.LoadCommand;
 import java.nio.file.Path;
@@ -20,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The demo on H2 files: real coordinator, two bank processes, the transfer service, real HTTP. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -160,6 +164,12 @@ class TransfersH2Test {
     assertThat(Audit.sum(before)).isEqualTo(totalAtStart);
     ExecutorService runner = Executors.newSingleThreadExecutor();
     try {
+      // The coordinator and the transfer service run in this JVM: a bank's death is a WARN there
+      // (unreachable, retrying), never an ERROR per reset connection.
+      ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+      ListAppender<ILoggingEvent> logged = new ListAppender<>();
+      logged.start();
+      root.addAppender(logged);
       Future<LoadCommand.Result> burst = runner.submit(() ->
           LoadCommand.run(c.transfersUrl(), before, 8, 7, 2_000, 42));
       Thread.sleep(2_000);
@@ -167,6 +177,9 @@ class TransfersH2Test {
       Thread.sleep(1_500);
       c.bankB.launch();
       LoadCommand.Result r = burst.get();
+      root.detachAppender(logged);
+      assertThat(List.copyOf(logged.list)).filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.ERROR))
+          .extracting(ILoggingEvent::getFormattedMessage).isEmpty();
       System.out.printf("burst with bank-b killed: %d committed, %d aborted %s, %d unknown, %d failed%n",
           r.committed(), r.aborted(), r.abortReasons(), r.unknown(), r.failed());
       Map<String, Audit.BankTotals> after = c.audit.awaitQuiescence(Duration.ofSeconds(60));

@@ -22,6 +22,8 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An asynchronous client of the coordinator's HTTP API ({@code /v1/transactions}), for the service
@@ -29,6 +31,8 @@ import java.util.Map;
  * recovery (status). Every call has a timeout; nothing is retried here.
  */
 public final class CoordinatorClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CoordinatorClient.class);
+
 
   /** How long one call to the coordinator may take. */
   public static final long CALL_TIMEOUT_MS = 10_000;
@@ -52,9 +56,13 @@ public final class CoordinatorClient implements AutoCloseable {
     while (url.endsWith("/")) url = url.substring(0, url.length() - 1);
     this.coordinatorUrl = url;
     this.authorization = bearerTokenOrNull == null ? null : "Bearer " + bearerTokenOrNull;
-    this.client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setMaxRedirects(0),
-        new PoolOptions().setHttp1MaxSize(CONNECTIONS_MAX).setMaxWaitQueueSize(WAITING_REQUESTS_MAX));
+    this.client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setMaxRedirects(0))
+        .with(new PoolOptions().setHttp1MaxSize(CONNECTIONS_MAX).setMaxWaitQueueSize(WAITING_REQUESTS_MAX))
+        // A coordinator that restarts resets the pooled connections; the calls on them fail with
+        // CoordinatorException. Without a handler Vert.x would also log each reset as an ERROR.
+        .withConnectHandler(conn -> conn.exceptionHandler(e -> log.debug("connection to {} failed: {}", conn.remoteAddress(), e.toString())))
+        .build();
   }
 
   /** The coordinator this client talks to, without a trailing slash. */
