@@ -28,7 +28,6 @@ import org.slf4j.LoggerFactory;
 public final class ParticipantClient {
   private static final Logger log = LoggerFactory.getLogger(ParticipantClient.class);
 
-
   /** Bytes of a participant's error reply quoted in the transaction's lastError. */
   private static final int ERROR_QUOTE_CHARS_MAX = 200;
 

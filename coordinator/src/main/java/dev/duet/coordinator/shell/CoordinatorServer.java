@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private final DecisionLog decisionLog;
   private final PrometheusMeterRegistry registry;
   private final List<Shard> shards = new ArrayList<>();
-  private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean closing = new AtomicBoolean();
   private final List<ParticipantClient> clients = new ArrayList<>();
   private final List<HttpServer> servers = new ArrayList<>();
   private int port;
